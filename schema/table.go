@@ -1,0 +1,151 @@
+// Package schema declares the typed shape of each stream and converts NetSuite's raw
+// string rows into Arrow record batches. It knows nothing about HTTP or files.
+package schema
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+)
+
+// Kind is a column's NetSuite field type, which decides its Arrow type and its parser.
+type Kind uint8
+
+const (
+	Text     Kind = iota + 1 // free text, ids of external systems, enum codes
+	Integer                  // internal ids and references: int64
+	Float                    // amounts, percentages: float64
+	Bool                     // NetSuite "T"/"F"
+	Date                     // calendar date without time: date32
+	DateTime                 // instant, read in the session zone, stored as UTC µs
+)
+
+var kindNames = map[Kind]string{Text: "text", Integer: "integer", Float: "float", Bool: "bool", Date: "date", DateTime: "datetime"}
+
+func (k Kind) String() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// ParseKind maps a kind name (as written by Kind.String) back to a Kind.
+func ParseKind(s string) (Kind, error) {
+	for k, n := range kindNames {
+		if n == strings.ToLower(s) {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown column kind %q", s)
+}
+
+// ArrowType is the Arrow type a column of this kind is written as.
+func (k Kind) ArrowType() arrow.DataType {
+	switch k {
+	case Integer:
+		return arrow.PrimitiveTypes.Int64
+	case Float:
+		return arrow.PrimitiveTypes.Float64
+	case Bool:
+		return arrow.FixedWidthTypes.Boolean
+	case Date:
+		return arrow.FixedWidthTypes.Date32
+	case DateTime:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	default:
+		return arrow.BinaryTypes.String
+	}
+}
+
+// Column is one output column. Name is the lowercase NetSuite field id, which is also the
+// output column name.
+type Column struct {
+	Name   string
+	Kind   Kind
+	Custom bool // a custom field (custentity…, custevent…) rather than a standard one
+}
+
+// Table is the declarative description of one stream.
+type Table struct {
+	Name       string // stream name; also the SuiteQL table
+	Columns    []Column
+	PrimaryKey string // always "id" for the CRM records
+	Cursor     string // incremental column, "lastmodifieddate"
+}
+
+// Column returns the named column.
+func (t Table) Column(name string) (Column, bool) {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// Validate checks the declaration: unique lowercase names, a primary key of kind Integer
+// and a cursor of kind DateTime.
+func (t Table) Validate() error {
+	if t.Name == "" {
+		return fmt.Errorf("table without a name")
+	}
+	seen := make(map[string]bool, len(t.Columns))
+	for _, c := range t.Columns {
+		if c.Name == "" || c.Name != strings.ToLower(c.Name) {
+			return fmt.Errorf("table %s: column %q must be a non-empty lowercase name", t.Name, c.Name)
+		}
+		if seen[c.Name] {
+			return fmt.Errorf("table %s: column %q declared twice", t.Name, c.Name)
+		}
+		if _, ok := kindNames[c.Kind]; !ok {
+			return fmt.Errorf("table %s: column %q has no kind", t.Name, c.Name)
+		}
+		seen[c.Name] = true
+	}
+	if pk, ok := t.Column(t.PrimaryKey); !ok || pk.Kind != Integer {
+		return fmt.Errorf("table %s: primary key %q must be a declared integer column", t.Name, t.PrimaryKey)
+	}
+	if cur, ok := t.Column(t.Cursor); !ok || cur.Kind != DateTime {
+		return fmt.Errorf("table %s: cursor %q must be a declared datetime column", t.Name, t.Cursor)
+	}
+	return nil
+}
+
+// Field metadata keys. They ride on each Arrow field so downstream code (and readers of
+// the schema) know a column's NetSuite facts without a side table.
+const (
+	MetaKind       = "extract.netsuite.kind"
+	MetaField      = "extract.netsuite.field"
+	MetaPrimaryKey = "extract.primary_key"
+	MetaCursor     = "extract.cursor"
+	MetaCustom     = "extract.custom"
+)
+
+// ArrowSchema is the stream's Arrow schema: one field per column in declaration order.
+// Every column is nullable except the primary key, because NetSuite omits NULL values.
+func (t Table) ArrowSchema() *arrow.Schema {
+	fields := make([]arrow.Field, len(t.Columns))
+	for i, c := range t.Columns {
+		keys := []string{MetaKind, MetaField}
+		vals := []string{c.Kind.String(), c.Name}
+		if c.Name == t.PrimaryKey {
+			keys, vals = append(keys, MetaPrimaryKey), append(vals, "true")
+		}
+		if c.Name == t.Cursor {
+			keys, vals = append(keys, MetaCursor), append(vals, "true")
+		}
+		if c.Custom {
+			keys, vals = append(keys, MetaCustom), append(vals, "true")
+		}
+		fields[i] = arrow.Field{
+			Name:     c.Name,
+			Type:     c.Kind.ArrowType(),
+			Nullable: c.Name != t.PrimaryKey,
+			Metadata: arrow.NewMetadata(keys, vals),
+		}
+	}
+	md := arrow.NewMetadata([]string{"extract.stream"}, []string{t.Name})
+	return arrow.NewSchema(fields, &md)
+}
