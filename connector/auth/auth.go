@@ -1,0 +1,246 @@
+// Package auth turns NetSuite credentials into an http.RoundTripper that authenticates
+// every request: OAuth 2.0 bearer tokens (refresh-token grant today; client credentials
+// and token-based auth plug in at Method) with one refresh-and-retry on 401.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/extract-dev/extract/connector"
+)
+
+// Method is how the connector authenticates.
+type Method string
+
+const (
+	OAuth2Refresh Method = "oauth2-refresh"
+	OAuth2M2M     Method = "oauth2-m2m"
+	TBA           Method = "tba"
+)
+
+// ParseMethod validates NETSUITE_AUTH_METHOD.
+func ParseMethod(s string) (Method, error) {
+	switch m := Method(strings.ToLower(strings.TrimSpace(s))); m {
+	case OAuth2Refresh, OAuth2M2M, TBA:
+		return m, nil
+	case "":
+		return "", fmt.Errorf("%w: NETSUITE_AUTH_METHOD is not set (want oauth2-refresh, oauth2-m2m or tba)", connector.ErrConfig)
+	default:
+		return "", fmt.Errorf("%w: NETSUITE_AUTH_METHOD %q is not a known method (want oauth2-refresh, oauth2-m2m or tba)", connector.ErrConfig, s)
+	}
+}
+
+// Config holds what each method needs. Secrets live only here and in outgoing headers.
+type Config struct {
+	Method    Method
+	AccountID string
+	TokenURL  string
+
+	ClientID, ClientSecret string
+	RefreshToken           string
+	// OnRefreshToken is called with a new refresh token when NetSuite rotates it (public
+	// clients get one-time refresh tokens); persist it before it is needed again.
+	OnRefreshToken func(string) error
+}
+
+// Validate names the first missing setting.
+func (c Config) Validate() error {
+	need := func(v, name string) error {
+		if strings.TrimSpace(v) == "" {
+			return fmt.Errorf("%w: %s is required for NETSUITE_AUTH_METHOD=%s", connector.ErrConfig, name, c.Method)
+		}
+		return nil
+	}
+	switch c.Method {
+	case OAuth2Refresh:
+		return errors.Join(need(c.ClientID, "NETSUITE_CLIENT_ID"), need(c.ClientSecret, "NETSUITE_CLIENT_SECRET"),
+			need(c.RefreshToken, "NETSUITE_REFRESH_TOKEN"), need(c.TokenURL, "NETSUITE_TOKEN_URL"))
+	case OAuth2M2M, TBA:
+		return fmt.Errorf("%w: NETSUITE_AUTH_METHOD=%s is not supported by this build yet; use oauth2-refresh", connector.ErrConfig, c.Method)
+	default:
+		_, err := ParseMethod(string(c.Method))
+		return err
+	}
+}
+
+// NewTransport returns a RoundTripper that authenticates requests sent through base.
+// Token requests go through base as well, so they share its concurrency limit.
+func NewTransport(c Config, base http.RoundTripper) (http.RoundTripper, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	tokenClient := &http.Client{Transport: base, Timeout: time.Minute}
+	src := &refreshSource{
+		conf: &oauth2.Config{
+			ClientID:     c.ClientID,
+			ClientSecret: c.ClientSecret,
+			Endpoint:     oauth2.Endpoint{TokenURL: c.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
+		},
+		refresh:  c.RefreshToken,
+		onRotate: c.OnRefreshToken,
+		client:   tokenClient,
+		account:  c.AccountID,
+	}
+	return &bearerTransport{base: base, fetch: src.token, method: c.Method, account: c.AccountID}, nil
+}
+
+// refreshSource exchanges the refresh token for access tokens, remembering a rotated one.
+type refreshSource struct {
+	conf     *oauth2.Config
+	client   *http.Client
+	account  string
+	onRotate func(string) error
+
+	mu      sync.Mutex
+	refresh string
+}
+
+func (s *refreshSource) token(ctx context.Context) (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.client)
+	tok, err := s.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: s.refresh}).Token()
+	if err != nil {
+		return nil, classifyTokenError(err, OAuth2Refresh, s.account)
+	}
+	if tok.RefreshToken != "" && tok.RefreshToken != s.refresh {
+		s.refresh = tok.RefreshToken
+		if s.onRotate != nil {
+			if err := s.onRotate(tok.RefreshToken); err != nil {
+				return nil, fmt.Errorf("%w: NetSuite rotated the refresh token but saving the new one failed (the old one is no longer valid): %w", connector.ErrAuth, err)
+			}
+		}
+	}
+	return tok, nil
+}
+
+// classifyTokenError turns a token-endpoint failure into a message a person can act on,
+// without echoing the request (which carries the credentials).
+func classifyTokenError(err error, m Method, account string) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		code := re.ErrorCode
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		switch {
+		case code == "invalid_grant":
+			return fmt.Errorf("%w: NetSuite refused the refresh token for account %s (invalid_grant): it expired (confidential clients: 7 days) or was revoked; run the authorization code flow again and set NETSUITE_REFRESH_TOKEN", connector.ErrAuth, account)
+		case code == "invalid_client" || status == 401:
+			return fmt.Errorf("%w: NetSuite refused the client credentials for account %s (%s): check NETSUITE_CLIENT_ID and NETSUITE_CLIENT_SECRET", connector.ErrAuth, account, orStatus(code, status))
+		case status == 429 || status >= 500:
+			return fmt.Errorf("%w: token endpoint answered HTTP %d", connector.ErrTransient, status)
+		default:
+			return fmt.Errorf("%w: token request for account %s with %s failed: %s", connector.ErrAuth, account, m, orStatus(code, status))
+		}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: token request: %w", connector.ErrInterrupted, err)
+	}
+	// Network failures reaching the token endpoint may pass.
+	return fmt.Errorf("%w: token request: %s", connector.ErrTransient, scrub(err))
+}
+
+func orStatus(code string, status int) string {
+	if code != "" {
+		return code
+	}
+	return fmt.Sprintf("HTTP %d", status)
+}
+
+// scrub keeps an error's text but never a URL query (token URLs carry none, but be sure).
+func scrub(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "?"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// bearerTransport sets "Authorization: Bearer" from a cached token, refreshing it shortly
+// before expiry, and once more if NetSuite answers 401 (a token revoked or expired early).
+type bearerTransport struct {
+	base    http.RoundTripper
+	fetch   func(context.Context) (*oauth2.Token, error)
+	method  Method
+	account string
+
+	mu  sync.Mutex
+	tok *oauth2.Token
+}
+
+// earlyExpiry refreshes a token this long before NetSuite's stated expiry.
+const earlyExpiry = 30 * time.Second
+
+func (t *bearerTransport) token(ctx context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok != nil && t.tok != stale && (t.tok.Expiry.IsZero() || time.Until(t.tok.Expiry) > min(earlyExpiry, tokenLifetime(t.tok)/4)) {
+		return t.tok, nil
+	}
+	tok, err := t.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if tok.AccessToken == "" {
+		return nil, fmt.Errorf("%w: token endpoint returned no access token", connector.ErrAuth)
+	}
+	t.tok = tok
+	return tok, nil
+}
+
+// tokenLifetime estimates a token's full lifetime so that very short-lived tokens (tests,
+// unusual accounts) are not treated as always about to expire.
+func tokenLifetime(tok *oauth2.Token) time.Duration {
+	if v, ok := tok.Extra("expires_in").(float64); ok && v > 0 {
+		return time.Duration(v * float64(time.Second))
+	}
+	return time.Hour
+}
+
+func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := t.token(req.Context(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := t.base.RoundTrip(authorized(req, tok))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	if req.Body != nil && req.GetBody == nil {
+		return resp, nil // cannot replay the body; let the caller see the 401
+	}
+	resp.Body.Close()
+	fresh, err := t.token(req.Context(), tok)
+	if err != nil {
+		return nil, err
+	}
+	retry := req.Clone(req.Context())
+	if req.GetBody != nil {
+		if retry.Body, err = req.GetBody(); err != nil {
+			return nil, err
+		}
+	}
+	resp, err = t.base.RoundTrip(authorized(retry, fresh))
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: NetSuite rejected a fresh %s access token for account %s twice (HTTP 401): check the integration record, the role's permissions and the Login Audit Trail", connector.ErrAuth, t.method, t.account)
+	}
+	return resp, err
+}
+
+// authorized returns a copy of req carrying tok; RoundTrippers must not modify their input.
+func authorized(req *http.Request, tok *oauth2.Token) *http.Request {
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	return r
+}

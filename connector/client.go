@@ -1,0 +1,319 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// PageSize is NetSuite's maximum SuiteQL page; offsets must be multiples of it.
+const PageSize = 1000
+
+// maxBody bounds one response so a broken proxy cannot exhaust memory. A full page of
+// 1000 rows with a few long text fields stays far below it.
+const maxBody = 512 << 20
+
+// RetryPolicy bounds how a request is retried: exponential backoff with full jitter,
+// capped per wait and in total, honouring Retry-After when NetSuite sends one.
+type RetryPolicy struct {
+	MaxAttempts int           // including the first; default 8
+	BaseDelay   time.Duration // default 1s
+	MaxDelay    time.Duration // one wait at most; default 60s
+	MaxElapsed  time.Duration // all waits of one request; default 10m
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 8
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = time.Second
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = time.Minute
+	}
+	if p.MaxElapsed <= 0 {
+		p.MaxElapsed = 10 * time.Minute
+	}
+	return p
+}
+
+// backoff is the wait before attempt n+1 (n ≥ 1): full jitter over an exponential ceiling.
+func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
+	ceiling := p.BaseDelay << min(n-1, 20)
+	if ceiling > p.MaxDelay || ceiling <= 0 {
+		ceiling = p.MaxDelay
+	}
+	d := rand.N(ceiling + 1)
+	if retryAfter > d {
+		d = min(retryAfter, p.MaxDelay)
+	}
+	return d
+}
+
+// Client is a SuiteQL client for one account. Its HTTP client carries authentication and
+// the account-wide concurrency limit.
+type Client struct {
+	baseURL string
+	http    *http.Client
+	retry   RetryPolicy
+	log     *slog.Logger
+
+	requests atomic.Int64 // attempts sent, retries included
+	retries  atomic.Int64
+}
+
+// NewClient returns a client for baseURL (https://<host-id>.suitetalk.api.netsuite.com).
+func NewClient(baseURL string, hc *http.Client, retry RetryPolicy, log *slog.Logger) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%w: NETSUITE_BASE_URL %q is not an http(s) URL", ErrConfig, baseURL)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Client{baseURL: u.String(), http: hc, retry: retry.withDefaults(), log: log}, nil
+}
+
+// Stats are the client's request counters.
+type Stats struct{ Requests, Retries int64 }
+
+func (c *Client) Stats() Stats { return Stats{Requests: c.requests.Load(), Retries: c.retries.Load()} }
+
+// SuiteQL runs one page of query q: limit rows (1..PageSize) from offset, which NetSuite
+// requires to be a multiple of limit.
+func (c *Client) SuiteQL(ctx context.Context, q string, limit, offset int) (*Page, error) {
+	if limit < 1 || limit > PageSize || offset < 0 || offset%limit != 0 {
+		return nil, fmt.Errorf("SuiteQL limit %d offset %d: limit must be 1..%d and offset a non-negative multiple of it", limit, offset, PageSize)
+	}
+	endpoint := fmt.Sprintf("%s/services/rest/query/v1/suiteql?limit=%d&offset=%d", c.baseURL, limit, offset)
+	body, err := json.Marshal(map[string]string{"q": q})
+	if err != nil {
+		return nil, err
+	}
+	var page *Page
+	err = c.do(ctx, http.MethodPost, endpoint, body, func(b []byte) error {
+		p, err := DecodePage(b)
+		page = p
+		return err
+	})
+	return page, err
+}
+
+// SessionTimeZone asks NetSuite which zone TO_CHAR and TO_TIMESTAMP use in this session.
+// NetSuite ignores an alias on SESSIONTIMEZONE (the key comes back as expr1), so the
+// single value is read whatever its key.
+func (c *Client) SessionTimeZone(ctx context.Context) (*time.Location, string, error) {
+	p, err := c.SuiteQL(ctx, "SELECT SESSIONTIMEZONE FROM DUAL", 1, 0)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the session time zone: %w", err)
+	}
+	if len(p.Items) != 1 || len(p.Items[0]) != 1 {
+		return nil, "", fmt.Errorf("%w: SELECT SESSIONTIMEZONE FROM DUAL returned %d rows, want one value; set NETSUITE_TIMEZONE", ErrData, len(p.Items))
+	}
+	var v string
+	for _, only := range p.Items[0] {
+		v = only
+	}
+	loc, err := ParseSessionZone(v)
+	if err != nil {
+		return nil, v, fmt.Errorf("%w: session time zone: %w; set NETSUITE_TIMEZONE", ErrData, err)
+	}
+	return loc, v, nil
+}
+
+// ServerTime asks NetSuite for its clock, the reference the watermark is taken from so
+// that a skewed local clock cannot move it past rows NetSuite has not yet shown us.
+func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := c.do(ctx, http.MethodGet, c.baseURL+"/services/rest/system/v1/serverTime", nil, func(b []byte) error {
+		var v struct {
+			ServerTime string `json:"serverTime"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		parsed, err := time.Parse(time.RFC3339Nano, v.ServerTime)
+		if err != nil {
+			return fmt.Errorf("serverTime %q: %w", v.ServerTime, err)
+		}
+		t = parsed.UTC()
+		return nil
+	})
+	return t, err
+}
+
+// do sends one logical request, retrying what may succeed later. The request is rebuilt
+// for every attempt so that signatures and tokens are fresh.
+func (c *Client) do(ctx context.Context, method, endpoint string, body []byte, decode func([]byte) error) error {
+	shown := redactURL(endpoint)
+	start := time.Now()
+	var last error
+	for attempt := 1; ; attempt++ {
+		retryAfter, err := c.attempt(ctx, method, endpoint, shown, body, decode)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %s %s: %w", ErrInterrupted, method, shown, context.Cause(ctx))
+		}
+		if !errors.Is(err, ErrTransient) {
+			return err
+		}
+		wait := c.retry.backoff(attempt, retryAfter)
+		if attempt >= c.retry.MaxAttempts || time.Since(start)+wait > c.retry.MaxElapsed {
+			return fmt.Errorf("gave up after %d attempts in %s: %w", attempt, time.Since(start).Round(time.Millisecond), last)
+		}
+		c.retries.Add(1)
+		c.log.Warn("retrying NetSuite request", "method", method, "url", shown, "attempt", attempt, "wait", wait.Round(time.Millisecond).String(), "error", err.Error())
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("%w: %s %s: %w", ErrInterrupted, method, shown, context.Cause(ctx))
+		case <-timer.C:
+		}
+	}
+}
+
+func (c *Client) attempt(ctx context.Context, method, endpoint, shown string, body []byte, decode func([]byte) error) (time.Duration, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, rd)
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Prefer", "transient")
+	c.requests.Add(1)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrAuth) || errors.Is(err, ErrConfig) {
+			return 0, err
+		}
+		// Timeouts, resets and refused connections: the request may succeed later.
+		return 0, fmt.Errorf("%w: %s %s: %w", ErrTransient, method, shown, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s %s: reading response: %w", ErrTransient, method, shown, err)
+	}
+	if len(b) > maxBody {
+		return 0, fmt.Errorf("%w: %w", ErrData, &ResponseError{Method: method, URL: shown, Reason: fmt.Sprintf("body larger than %d bytes", maxBody)})
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		apiErr := parseAPIError(method, shown, resp.StatusCode, b)
+		return retryAfter(resp.Header.Get("Retry-After")), apiErr.classify()
+	}
+	if err := decode(b); err != nil {
+		// A 200 with a body we cannot use is most often a proxy or a cut connection.
+		return 0, fmt.Errorf("%w: %w", ErrTransient, &ResponseError{Method: method, URL: shown, Reason: err.Error()})
+	}
+	return 0, nil
+}
+
+// parseAPIError reads NetSuite's error shape, falling back to a short, printable snippet.
+func parseAPIError(method, shown string, status int, body []byte) *APIError {
+	e := &APIError{Method: method, URL: shown, Status: status}
+	var v struct {
+		Title   string `json:"title"`
+		Code    string `json:"o:errorCode"`
+		Details []struct {
+			Detail string `json:"detail"`
+			Code   string `json:"o:errorCode"`
+		} `json:"o:errorDetails"`
+		Error     string `json:"error"`
+		ErrorDesc string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &v) == nil {
+		e.Code = v.Code
+		if len(v.Details) > 0 {
+			e.Detail = v.Details[0].Detail
+			if v.Details[0].Code != "" {
+				e.Code = v.Details[0].Code
+			}
+		}
+		if e.Code == "" && v.Error != "" {
+			e.Code, e.Detail = v.Error, v.ErrorDesc
+		}
+		if e.Detail == "" {
+			e.Detail = v.Title
+		}
+		return e
+	}
+	e.Detail = snippet(body)
+	return e
+}
+
+// snippet is a one-line, printable, bounded excerpt of a body that is not JSON.
+func snippet(b []byte) string {
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b[:min(len(b), 400)]), "?")), " ")
+	if len(s) > 160 {
+		cut := 160
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// redactURL keeps what identifies a request (path, limit, offset) and nothing else.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.User = nil
+	q := u.Query()
+	keep := url.Values{}
+	for _, k := range []string{"limit", "offset"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	u.RawQuery = keep.Encode()
+	return u.String()
+}
+
+// unwrapURLError drops *url.Error's copy of the URL, which we already print redacted.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,95 @@
+package connector
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/extract-dev/extract/schema"
+)
+
+func TestDecodePage(t *testing.T) {
+	cases := []struct {
+		name    string
+		body    string
+		want    *Page
+		wantErr string
+	}{
+		{
+			name: "netsuite shape",
+			body: `{"links":[{"rel":"self","href":"x"}],"count":2,"hasMore":true,"offset":0,"totalResults":53210,
+				"items":[{"links":[],"id":"107","companyname":"Acme","isinactive":"F"},{"links":[],"id":"108","email":""}]}`,
+			want: &Page{HasMore: true, TotalResults: 53210, Items: []schema.RawRow{
+				{"id": "107", "companyname": "Acme", "isinactive": "F"}, {"id": "108"}}},
+		},
+		{
+			name: "string envelope numbers and upper-case keys",
+			body: `{"count":"1","hasMore":"false","offset":"1000","totalResults":"1001","items":[{"ID":"5","CompanyName":"É"}]}`,
+			want: &Page{TotalResults: 1001, Offset: 1000, Items: []schema.RawRow{{"id": "5", "companyname": "É"}}},
+		},
+		{
+			name: "non-string scalars",
+			body: `{"hasMore":false,"items":[{"id":5,"isperson":true,"isinactive":false,"balance":-0.25,"phone":null}]}`,
+			want: &Page{Items: []schema.RawRow{{"id": "5", "isperson": "T", "isinactive": "F", "balance": "-0.25"}}},
+		},
+		{name: "empty body", body: "", wantErr: "empty body"},
+		{name: "html", body: "<html>502 Bad Gateway</html>", wantErr: "not a SuiteQL page"},
+		{name: "truncated", body: `{"hasMore":false,"items":[{"id":"1"`, wantErr: "not a SuiteQL page"},
+		{name: "no items", body: `{"hasMore":false}`, wantErr: `no "items"`},
+		{name: "no hasMore", body: `{"items":[]}`, wantErr: `no "hasMore"`},
+		{name: "hasMore without items", body: `{"hasMore":true,"items":[]}`, wantErr: "no items"},
+		{name: "count mismatch", body: `{"count":3,"hasMore":false,"items":[{"id":"1"}]}`, wantErr: `"count" is 3`},
+		{name: "items not array", body: `{"hasMore":false,"items":{}}`, wantErr: "not a SuiteQL page"},
+		{name: "item not object", body: `{"hasMore":false,"items":["x"]}`, wantErr: "not a SuiteQL page"},
+		{name: "nested value", body: `{"hasMore":false,"items":[{"id":"1","x":{"a":1}}]}`, wantErr: `key "x"`},
+		{name: "duplicate keys by case", body: `{"hasMore":false,"items":[{"id":"1","ID":"2"}]}`, wantErr: "twice"},
+		{name: "hasMore wrong type", body: `{"hasMore":3,"items":[]}`, wantErr: "not a SuiteQL page"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DecodePage([]byte(tc.body))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzDecodePage(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/responses/*.json")
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"hasMore":false,"items":[{"id":"1","isinactive":"T"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := DecodePage(body)
+		if err != nil {
+			return
+		}
+		if p.HasMore && len(p.Items) == 0 {
+			t.Fatal("accepted hasMore with no items")
+		}
+		for _, row := range p.Items {
+			for k, v := range row {
+				if k != strings.ToLower(k) || k == "links" || v == "" {
+					t.Fatalf("bad key/value %q=%q", k, v)
+				}
+			}
+		}
+	})
+}

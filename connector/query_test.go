@@ -1,0 +1,170 @@
+package connector
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/extract-dev/extract/schema"
+)
+
+func mustTable(t *testing.T, name string) schema.Table {
+	t.Helper()
+	tb, err := Table(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+func TestStreamsDeclareValidTables(t *testing.T) {
+	for _, name := range StreamNames {
+		tb := mustTable(t, name)
+		if len(tb.Columns) < 15 {
+			t.Errorf("%s declares only %d columns", name, len(tb.Columns))
+		}
+	}
+	if _, err := Table("invoice"); err == nil {
+		t.Fatal("unknown stream accepted")
+	}
+}
+
+func TestParseStreams(t *testing.T) {
+	got, err := ParseStreams(" Task,customer,task ")
+	if err != nil || strings.Join(got, ",") != "task,customer" {
+		t.Fatalf("ParseStreams = %v, %v", got, err)
+	}
+	if all, _ := ParseStreams(""); len(all) != 5 {
+		t.Fatalf("empty list = %v", all)
+	}
+	for _, bad := range []string{"customers", ",", "customer,foo"} {
+		if _, err := ParseStreams(bad); err == nil || !strings.Contains(err.Error(), "--streams") {
+			t.Errorf("ParseStreams(%q) = %v, want an error naming --streams", bad, err)
+		}
+	}
+}
+
+func TestBuildQuery(t *testing.T) {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	tb := schema.Table{Name: "contact", PrimaryKey: "id", Cursor: "lastmodifieddate", Columns: []schema.Column{
+		{Name: "id", Kind: schema.Integer}, {Name: "email", Kind: schema.Text}, {Name: "title", Kind: schema.Text},
+		{Name: "birthday", Kind: schema.Date}, {Name: "lastmodifieddate", Kind: schema.DateTime},
+	}}
+	upper := time.Date(2024, 7, 1, 19, 0, 0, 0, time.UTC)
+	lower := time.Date(2024, 1, 15, 18, 30, 5, 0, time.UTC)
+	cases := []struct {
+		name string
+		w    Window
+		skip map[string]bool
+		want string
+	}{
+		{
+			name: "first pass",
+			w:    Window{Upper: upper},
+			want: "SELECT contact.id, contact.email, contact.title, TO_CHAR(contact.birthday, 'YYYY-MM-DD') AS birthday, " +
+				"TO_CHAR(contact.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodifieddate FROM contact " +
+				"WHERE contact.lastmodifieddate < TO_TIMESTAMP('2024-07-01 12:00:00', 'YYYY-MM-DD HH24:MI:SS') " +
+				"ORDER BY contact.lastmodifieddate, contact.id",
+		},
+		{
+			name: "bounded, after a keyset position, with a skipped column",
+			w:    Window{Lower: lower, Upper: upper, After: &Keyset{Cursor: "2024-03-10 03:00:00", ID: 42}},
+			skip: map[string]bool{"title": true, "id": true},
+			want: "SELECT contact.id, contact.email, TO_CHAR(contact.birthday, 'YYYY-MM-DD') AS birthday, " +
+				"TO_CHAR(contact.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodifieddate FROM contact " +
+				"WHERE contact.lastmodifieddate >= TO_TIMESTAMP('2024-01-15 10:30:05', 'YYYY-MM-DD HH24:MI:SS') " +
+				"AND contact.lastmodifieddate < TO_TIMESTAMP('2024-07-01 12:00:00', 'YYYY-MM-DD HH24:MI:SS') " +
+				"AND (contact.lastmodifieddate > TO_TIMESTAMP('2024-03-10 03:00:00', 'YYYY-MM-DD HH24:MI:SS') " +
+				"OR (contact.lastmodifieddate = TO_TIMESTAMP('2024-03-10 03:00:00', 'YYYY-MM-DD HH24:MI:SS') AND contact.id > 42)) " +
+				"ORDER BY contact.lastmodifieddate, contact.id",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := BuildQuery(tb, tc.skip, tc.w, la)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Fatalf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+	if _, err := BuildQuery(tb, nil, Window{Upper: upper, After: &Keyset{Cursor: "2024-01-01' OR 1=1 --", ID: 1}}, la); err == nil {
+		t.Fatal("a cursor that is not a datetime reached the query")
+	}
+	if _, err := BuildQuery(tb, nil, Window{}, la); err == nil {
+		t.Fatal("a window without an upper bound was accepted")
+	}
+}
+
+func TestParseSessionZone(t *testing.T) {
+	at := time.Date(2024, 1, 15, 12, 0, 0, 0, time.UTC)
+	cases := map[string]int{"America/Los_Angeles": -8 * 3600, "US/Pacific": -8 * 3600, "-08:00": -8 * 3600, "+05:30": 5*3600 + 1800, "+00:00": 0, "UTC": 0, " Europe/Berlin ": 3600}
+	for in, want := range cases {
+		loc, err := ParseSessionZone(in)
+		if err != nil {
+			t.Errorf("%q: %v", in, err)
+			continue
+		}
+		if _, off := at.In(loc).Zone(); off != want {
+			t.Errorf("%q: offset %d, want %d", in, off, want)
+		}
+	}
+	for _, bad := range []string{"", "Mars/Olympus", "+25:00", "8"} {
+		if _, err := ParseSessionZone(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestSafeBoundAvoidsRepeatedHour(t *testing.T) {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	cases := []struct {
+		in   time.Time
+		want time.Time
+	}{
+		// Ordinary instant: unchanged, truncated to the second.
+		{time.Date(2024, 7, 1, 19, 0, 0, 900, time.UTC), time.Date(2024, 7, 1, 19, 0, 0, 0, time.UTC)},
+		// 01:30 PST on 3 Nov 2024 (second occurrence) is 09:30Z; 01:30 PDT is 08:30Z. The nearest
+		// earlier unambiguous instant is 00:59:59 PDT or before: 07:30Z (00:30 PDT).
+		{time.Date(2024, 11, 3, 9, 30, 0, 0, time.UTC), time.Date(2024, 11, 3, 7, 30, 0, 0, time.UTC)},
+		{time.Date(2024, 11, 3, 8, 15, 0, 0, time.UTC), time.Date(2024, 11, 3, 7, 45, 0, 0, time.UTC)},
+		// Just after the repeated hour (02:00 PST) is unambiguous.
+		{time.Date(2024, 11, 3, 10, 0, 0, 0, time.UTC), time.Date(2024, 11, 3, 10, 0, 0, 0, time.UTC)},
+		// Spring forward creates no ambiguity.
+		{time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC), time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)},
+	}
+	for _, tc := range cases {
+		got := SafeBound(tc.in, la)
+		if !got.Equal(tc.want) {
+			t.Errorf("SafeBound(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+		if ambiguous(got, la) {
+			t.Errorf("SafeBound(%s) = %s is still ambiguous", tc.in, got)
+		}
+	}
+}
+
+func TestOverlapOf(t *testing.T) {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	o, ok := OverlapOf("2024-11-03 01:17:00", la)
+	if !ok || !o.Start.Equal(time.Date(2024, 11, 3, 8, 0, 0, 0, time.UTC)) || !o.End.Equal(time.Date(2024, 11, 3, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("OverlapOf = %+v, %v; want 08:00Z–10:00Z", o, ok)
+	}
+	for _, wall := range []string{"2024-11-03 00:59:59", "2024-11-03 02:00:00", "2024-03-10 03:00:00"} {
+		if _, ok := OverlapOf(wall, la); ok {
+			t.Errorf("%s is not in a repeated hour", wall)
+		}
+	}
+	// The overlap's own bounds render as unambiguous literals.
+	tb := mustTable(t, Task)
+	q, err := BuildQuery(tb, nil, Window{Lower: o.Start, Upper: o.End}, la)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "WHERE task.lastmodifieddate > TO_TIMESTAMP('2024-11-03 00:59:59', 'YYYY-MM-DD HH24:MI:SS') AND task.lastmodifieddate < TO_TIMESTAMP('2024-11-03 02:00:00', 'YYYY-MM-DD HH24:MI:SS')"
+	if !strings.Contains(q, want) {
+		t.Fatalf("query %s\nlacks %s", q, want)
+	}
+}
