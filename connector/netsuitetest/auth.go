@@ -1,0 +1,235 @@
+package netsuitetest
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Authentication lives here, apart from the query service, so that the
+// token endpoint can grow more grants (client_credentials with a JWT
+// assertion) and request authentication more schemes (OAuth 1.0a TBA
+// headers) without touching anything else: add a grantHandler to grants, or
+// a case to authenticate.
+
+// oauthError is an RFC 6749 token-endpoint error.
+type oauthError struct {
+	status int
+	code   string // invalid_request, invalid_client, invalid_grant, unsupported_grant_type ...
+	desc   string
+}
+
+// tokenResponse is a successful token-endpoint answer.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	ExpiresIn    int64  `json:"expires_in"`
+	TokenType    string `json:"token_type"`
+}
+
+// grantHandler serves one grant_type of the token endpoint.
+type grantHandler func(a *authState, r *http.Request, form url.Values) (tokenResponse, *oauthError)
+
+type authState struct {
+	account      string
+	clientID     string
+	clientSecret string
+	rotate       bool
+	ttl          time.Duration
+	now          func() time.Time
+	grants       map[string]grantHandler
+
+	mu      sync.Mutex
+	refresh map[string]bool      // refresh tokens that are currently valid
+	current string               // the newest valid refresh token
+	access  map[string]time.Time // access token -> expiry (server clock)
+}
+
+func newAuthState(o Options) *authState {
+	return &authState{
+		account:      o.AccountID,
+		clientID:     o.ClientID,
+		clientSecret: o.ClientSecret,
+		rotate:       o.RotateRefreshTokens,
+		ttl:          o.AccessTokenTTL,
+		now:          o.Now,
+		grants: map[string]grantHandler{
+			"refresh_token": refreshTokenGrant,
+			// "client_credentials": M2M with a JWT client assertion goes here.
+		},
+		refresh: map[string]bool{o.RefreshToken: true},
+		current: o.RefreshToken,
+		access:  map[string]time.Time{},
+	}
+}
+
+func (a *authState) currentRefreshToken() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.current
+}
+
+func (a *authState) revokeRefreshToken() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.refresh, a.current)
+}
+
+var errUnauthenticated = errors.New("invalid login attempt")
+
+// authenticate checks the Authorization header of an API request. Only
+// bearer tokens are accepted today; TBA ("OAuth realm=...") would be verified
+// in its own case.
+func (a *authState) authenticate(r *http.Request) error {
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		return a.checkAccessToken(strings.TrimSpace(cred))
+	default:
+		return errUnauthenticated
+	}
+}
+
+func (a *authState) checkAccessToken(tok string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	exp, ok := a.access[tok]
+	if !ok {
+		return errUnauthenticated
+	}
+	if !a.now().Before(exp) {
+		delete(a.access, tok)
+		return errUnauthenticated
+	}
+	return nil
+}
+
+// writeUnauthorized answers like NetSuite: the same INVALID_LOGIN body for
+// every cause (the real reason only shows in the Login Audit Trail).
+func (a *authState) writeUnauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s", error="invalid_token"`, a.account))
+	writeNSError(w, http.StatusUnauthorized, "INVALID_LOGIN",
+		"Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at Setup > Users/Roles > User Management > View Login Audit Trail.")
+}
+
+// handleToken is POST /services/rest/auth/oauth2/v1/token.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	a := s.auth
+	if r.Method != http.MethodPost {
+		a.writeOAuthError(w, &oauthError{status: http.StatusMethodNotAllowed, code: "invalid_request", desc: "use POST"})
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		a.writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "invalid_request", desc: "the body must be application/x-www-form-urlencoded"})
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		a.writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "invalid_request", desc: "malformed form body"})
+		return
+	}
+	form := r.PostForm
+	gt := form.Get("grant_type")
+	if gt == "" {
+		a.writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "invalid_request", desc: "grant_type is required"})
+		return
+	}
+	h, ok := a.grants[gt]
+	if !ok {
+		a.writeOAuthError(w, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type"})
+		return
+	}
+	resp, oerr := h(a, r, form)
+	if oerr != nil {
+		a.writeOAuthError(w, oerr)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+func (a *authState) writeOAuthError(w http.ResponseWriter, e *oauthError) {
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="%s"`, a.account))
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(e.status)
+	body := map[string]string{"error": e.code}
+	if e.desc != "" {
+		body["error_description"] = e.desc
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// refreshTokenGrant: confidential client authenticated with HTTP Basic.
+func refreshTokenGrant(a *authState, r *http.Request, form url.Values) (tokenResponse, *oauthError) {
+	if !a.clientAuthenticated(r) {
+		return tokenResponse{}, &oauthError{status: http.StatusUnauthorized, code: "invalid_client"}
+	}
+	rt := form.Get("refresh_token")
+	if rt == "" {
+		return tokenResponse{}, &oauthError{status: http.StatusBadRequest, code: "invalid_request", desc: "refresh_token is required"}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.refresh[rt] {
+		return tokenResponse{}, &oauthError{status: http.StatusBadRequest, code: "invalid_grant"}
+	}
+	resp := tokenResponse{
+		AccessToken: newOpaqueToken(),
+		ExpiresIn:   int64(a.ttl / time.Second),
+		TokenType:   "bearer",
+	}
+	now := a.now()
+	for tok, exp := range a.access {
+		if !now.Before(exp) {
+			delete(a.access, tok)
+		}
+	}
+	a.access[resp.AccessToken] = now.Add(a.ttl)
+	if a.rotate {
+		// Public clients: one-time refresh tokens.
+		delete(a.refresh, rt)
+		resp.RefreshToken = newOpaqueToken()
+		a.refresh[resp.RefreshToken] = true
+		a.current = resp.RefreshToken
+	}
+	return resp, nil
+}
+
+// clientAuthenticated checks HTTP Basic client credentials. RFC 6749 form-
+// encodes the id and secret before Basic encoding (x/oauth2 does), many
+// clients do not; accept either spelling.
+func (a *authState) clientAuthenticated(r *http.Request) bool {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	return matchesCredential(id, a.clientID) && matchesCredential(secret, a.clientSecret)
+}
+
+func matchesCredential(got, want string) bool {
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
+		return true
+	}
+	u, err := url.QueryUnescape(got)
+	return err == nil && subtle.ConstantTimeCompare([]byte(u), []byte(want)) == 1
+}
+
+// newOpaqueToken returns 43 random URL-safe characters.
+func newOpaqueToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,470 @@
+// Package netsuitetest is a strict fake of the NetSuite REST endpoints a
+// SuiteQL connector uses: the SuiteQL query service, the OAuth 2.0 token
+// endpoint and serverTime. It is built on net/http/httptest and serves
+// generated rows and JSON fixtures.
+//
+// The fake does not trust its client. It parses every SuiteQL statement
+// itself, rejects what NetSuite (Oracle underneath) rejects, renders values
+// the way NetSuite does (strings only, T/F, omitted NULLs, date-only raw
+// datetimes in the user's format), enforces the paging rules (limit ≤ 1000,
+// offset a multiple of limit, the 100,000-row cap), and breaks ORDER BY ties
+// randomly per request like a real account. A connector that reads it
+// correctly should therefore also read a real account correctly.
+//
+// It shares no code with the connector on purpose: it is an independent
+// implementation of the same fact sheet.
+package netsuitetest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configures a fake server. The zero value is usable.
+type Options struct {
+	AccountID string // e.g. "1234567_SB1"; default "TSTDRV1234567"
+	// TimeZone is the SuiteQL session zone (IANA name); default
+	// "America/Los_Angeles". TO_CHAR renders and TO_TIMESTAMP parses in it.
+	TimeZone string
+	// TimeZoneAsOffset makes SESSIONTIMEZONE return an offset such as
+	// "-08:00" (the zone's offset at Now) instead of the region name.
+	TimeZoneAsOffset bool
+	// DateFormat is the user's date preference for raw date/datetime columns:
+	// "M/D/YYYY" (default), "D/M/YYYY", "YYYY-MM-DD" (also MM/DD/YYYY etc.).
+	DateFormat string
+	// OAuth 2.0 refresh-token grant credentials. Defaults: "demo-client-id",
+	// "demo-client-secret", "demo-refresh-token".
+	ClientID, ClientSecret, RefreshToken string
+	// RotateRefreshTokens is NetSuite's public-client behaviour: every refresh
+	// returns a new refresh token and the used one stops working at once.
+	RotateRefreshTokens bool
+	AccessTokenTTL      time.Duration    // default 3600 s
+	Now                 func() time.Time // server clock; default time.Now
+	// StringEnvelope renders count/offset/totalResults as JSON strings, like
+	// one of Oracle's documented samples.
+	StringEnvelope bool
+	UpperCaseKeys  bool           // item keys in upper case (NetSuite warns casing may change)
+	Rows           map[string]int // generated rows per table
+	Seed           int64          // generator seed
+	FixturesDir    string         // if set, load <dir>/<table>.json as well
+}
+
+// Stats is a snapshot of what the server has seen.
+type Stats struct {
+	// SuiteQLRequests counts requests per FROM table (lowercase), successful
+	// or not; "dual" for SELECT ... FROM DUAL, "" when no table could be read.
+	SuiteQLRequests map[string]int
+	TokenRequests   int
+	MaxInFlight     int // max concurrent requests observed across all endpoints
+	Queries         []QueryLog
+}
+
+// QueryLog records one SuiteQL request.
+type QueryLog struct {
+	Table  string
+	Query  string
+	Params []string // the request's "params" as text ("" for JSON null)
+	Limit  int
+	Offset int
+	Status int
+}
+
+// Fault lets a test answer a request itself before normal handling (to
+// inject 429, 500, slow responses ...). Returning inject=false continues
+// normally. It runs while the request counts as in flight.
+type Fault func(r *http.Request) (status int, body string, inject bool)
+
+// Server is a running fake NetSuite account.
+type Server struct {
+	opts   Options
+	zone   sessionZone
+	render renderer
+	ts     *httptest.Server
+	auth   *authState
+
+	mu     sync.RWMutex // guards tables
+	tables map[string]*table
+
+	statsMu sync.Mutex
+	stats   Stats
+
+	inFlight    atomic.Int64
+	maxInFlight atomic.Int64
+	fault       atomic.Pointer[Fault]
+}
+
+const (
+	suiteQLPath    = "/services/rest/query/v1/suiteql"
+	tokenPath      = "/services/rest/auth/oauth2/v1/token"
+	serverTimePath = "/services/rest/system/v1/serverTime"
+	maxBodyBytes   = 10 << 20
+)
+
+// New builds the data set and starts the server.
+func New(opts Options) (*Server, error) {
+	if opts.AccountID == "" {
+		opts.AccountID = "TSTDRV1234567"
+	}
+	if opts.TimeZone == "" {
+		opts.TimeZone = "America/Los_Angeles"
+	}
+	if opts.DateFormat == "" {
+		opts.DateFormat = "M/D/YYYY"
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = "demo-client-id"
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = "demo-client-secret"
+	}
+	if opts.RefreshToken == "" {
+		opts.RefreshToken = "demo-refresh-token"
+	}
+	if opts.AccessTokenTTL <= 0 {
+		opts.AccessTokenTTL = 3600 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	loc, err := time.LoadLocation(opts.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("netsuitetest: session time zone: %w", err)
+	}
+	dates, err := parseDateDisplay(opts.DateFormat)
+	if err != nil {
+		return nil, fmt.Errorf("netsuitetest: %w", err)
+	}
+	s := &Server{
+		opts:   opts,
+		zone:   sessionZone{loc: loc},
+		tables: map[string]*table{},
+		stats:  Stats{SuiteQLRequests: map[string]int{}},
+	}
+	s.render = renderer{dates: dates, upperKeys: opts.UpperCaseKeys}
+	for i := range catalog {
+		s.tables[catalog[i].name] = newTable(&catalog[i])
+	}
+	for name, n := range opts.Rows {
+		t, ok := s.tables[name]
+		if !ok {
+			return nil, fmt.Errorf("netsuitetest: Rows: unknown table %q", name)
+		}
+		if n < 0 || n > 5_000_000 {
+			return nil, fmt.Errorf("netsuitetest: Rows[%s] = %d out of range", name, n)
+		}
+		generate(t, n, opts.Seed, opts.Now(), s.zone)
+	}
+	if opts.FixturesDir != "" {
+		if err := s.loadFixtures(opts.FixturesDir); err != nil {
+			return nil, fmt.Errorf("netsuitetest: %w", err)
+		}
+	}
+	s.auth = newAuthState(opts)
+	s.ts = httptest.NewServer(s)
+	return s, nil
+}
+
+// sessionTimeZone is what SELECT SESSIONTIMEZONE FROM DUAL returns. The
+// offset form is computed per request because Now may cross a DST change.
+func (s *Server) sessionTimeZone() string {
+	if !s.opts.TimeZoneAsOffset {
+		return s.opts.TimeZone
+	}
+	_, off := s.opts.Now().In(s.zone.loc).Zone()
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return fmt.Sprintf("%c%02d:%02d", sign, off/3600, off%3600/60)
+}
+
+// URL is the base URL; the connector appends /services/rest/...
+func (s *Server) URL() string { return s.ts.URL }
+
+// TokenURL is the OAuth 2.0 token endpoint.
+func (s *Server) TokenURL() string { return s.ts.URL + tokenPath }
+
+// Close shuts the server down.
+func (s *Server) Close() { s.ts.Close() }
+
+// Columns returns the table's catalog in catalog order (nil if unknown).
+func (s *Server) Columns(table string) []Column {
+	def, ok := lookupTableDef(table)
+	if !ok {
+		return nil
+	}
+	return slices.Clone(def.cols)
+}
+
+// Truth returns deep copies of the table's current rows sorted by id (by
+// recordid, recordtypeid, scriptid for deletedrecord). Empty text is nil.
+func (s *Server) Truth(table string) []Row {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.tables[table]
+	if !ok {
+		return nil
+	}
+	out := make([]Row, 0, t.n)
+	for _, r := range t.sortedRows() {
+		out = append(out, t.toRow(r))
+	}
+	return out
+}
+
+// Upsert inserts r or updates the row with the same id (columns absent from
+// r keep their values). It stamps lastmodifieddate with Now() truncated to
+// the second, fills datecreated/createddate on insert when absent, and
+// returns the stored row. deletedrecord is keyed by recordid, recordtypeid
+// and scriptid and gets deleteddate = Now() on insert when absent.
+//
+// Misuse (unknown table or column, wrong value type, missing id) is a bug in
+// the calling test or demo and panics, like regexp.MustCompile.
+func (s *Server) Upsert(table string, r Row) Row {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tables[table]
+	if !ok {
+		panic(fmt.Sprintf("netsuitetest: Upsert: unknown table %q", table))
+	}
+	now := s.opts.Now().Truncate(time.Second)
+	probe, err := t.rowToCells(nullCells(len(t.cols)), r, s.zone)
+	if err != nil {
+		panic("netsuitetest: Upsert: " + err.Error())
+	}
+	for _, k := range t.keyCols[:1] {
+		if probe[k].null {
+			panic(fmt.Sprintf("netsuitetest: Upsert into %s needs %q", table, t.cols[k].Name))
+		}
+	}
+	row := t.findKey(probe)
+	var cells []cell
+	if row >= 0 {
+		cells, _ = t.rowToCells(t.rowCells(row), r, s.zone)
+	} else {
+		cells = probe
+		for _, name := range []string{"datecreated", "createddate", "deleteddate"} {
+			if i, ok := t.index[name]; ok && cells[i].null {
+				cells[i] = datetimeCell(now.Unix(), s.zone)
+			}
+		}
+	}
+	if i, ok := t.index["lastmodifieddate"]; ok {
+		cells[i] = datetimeCell(now.Unix(), s.zone)
+	}
+	if row >= 0 {
+		t.setRow(row, cells)
+	} else {
+		row = t.appendRow(cells)
+	}
+	return t.toRow(row)
+}
+
+// Delete removes the row with this id (for deletedrecord: every row with
+// this recordid) and reports whether anything was removed.
+func (s *Server) Delete(table string, id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tables[table]
+	if !ok {
+		return false
+	}
+	if t.idCol >= 0 {
+		row, ok := t.byID[id]
+		if ok {
+			t.removeRow(row)
+		}
+		return ok
+	}
+	removed := false
+	k := t.keyCols[0]
+	for row := t.n - 1; row >= 0; row-- {
+		if t.cols[k].valid[row] && t.cols[k].ints[row] == id {
+			t.removeRow(row)
+			removed = true
+		}
+	}
+	return removed
+}
+
+// RefreshToken returns the currently valid refresh token.
+func (s *Server) RefreshToken() string { return s.auth.currentRefreshToken() }
+
+// RevokeRefreshToken invalidates the current refresh token (as when the
+// 7-day confidential-client lifetime ends or a user revokes access); the
+// next refresh gets invalid_grant.
+func (s *Server) RevokeRefreshToken() { s.auth.revokeRefreshToken() }
+
+// Stats returns a snapshot.
+func (s *Server) Stats() Stats {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	st := s.stats
+	st.SuiteQLRequests = maps.Clone(s.stats.SuiteQLRequests)
+	st.Queries = slices.Clone(s.stats.Queries)
+	st.MaxInFlight = int(s.maxInFlight.Load())
+	return st
+}
+
+// ResetStats clears all counters, including MaxInFlight.
+func (s *Server) ResetStats() {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	s.stats = Stats{SuiteQLRequests: map[string]int{}}
+	s.maxInFlight.Store(0)
+}
+
+// SetFault installs (or with nil removes) the per-request fault hook.
+func (s *Server) SetFault(f Fault) {
+	if f == nil {
+		s.fault.Store(nil)
+		return
+	}
+	s.fault.Store(&f)
+}
+
+func (s *Server) logQuery(l QueryLog) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	s.stats.SuiteQLRequests[l.Table]++
+	s.stats.Queries = append(s.stats.Queries, l)
+}
+
+func (s *Server) countTokenRequest() {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	s.stats.TokenRequests++
+}
+
+// ServeHTTP tracks concurrency, applies the fault hook and routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		m := s.maxInFlight.Load()
+		if n <= m || s.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+
+	// Read the body once so that the fault hook, the stats and the handler
+	// can all look at it.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		writeNSError(w, http.StatusBadRequest, "INVALID_CONTENT", "The request body could not be read: "+err.Error())
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+
+	if fp := s.fault.Load(); fp != nil {
+		if status, fb, inject := (*fp)(r); inject {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			switch r.URL.Path {
+			case suiteQLPath:
+				s.logQuery(s.describeQuery(r, body, status))
+			case tokenPath:
+				s.countTokenRequest()
+			}
+			if len(fb) > 0 && (fb[0] == '{' || fb[0] == '[') {
+				w.Header().Set("Content-Type", "application/vnd.oracle.resource+json; type=error")
+			}
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, fb)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+
+	switch r.URL.Path {
+	case suiteQLPath:
+		status := s.handleSuiteQL(w, r, body)
+		s.logQuery(s.describeQuery(r, body, status))
+	case tokenPath:
+		s.countTokenRequest()
+		s.handleToken(w, r)
+	case serverTimePath:
+		s.handleServerTime(w, r)
+	default:
+		writeNSError(w, http.StatusNotFound, "NONEXISTENT_ID",
+			fmt.Sprintf("The requested resource %s was not found.", r.URL.Path))
+	}
+}
+
+func (s *Server) handleServerTime(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeMethodNotAllowed(w, http.MethodGet)
+		return
+	}
+	if err := s.auth.authenticate(r); err != nil {
+		s.auth.writeUnauthorized(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.oracle.resource+json; type=singular")
+	now := s.opts.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	fmt.Fprintf(w, `{"serverTime":%q}`, now)
+}
+
+// errorTypes mirrors the "type" links NetSuite puts in error bodies.
+var errorTypes = map[int]string{
+	400: "https://www.w3.org/Protocols/rfc9110.html#section-15.5.1",
+	401: "https://www.w3.org/Protocols/rfc9110.html#section-15.5.2",
+	404: "https://www.w3.org/Protocols/rfc9110.html#section-15.5.5",
+	405: "https://www.w3.org/Protocols/rfc9110.html#section-15.5.6",
+	429: "https://www.rfc-editor.org/rfc/rfc6585.html#section-4",
+	500: "https://www.w3.org/Protocols/rfc9110.html#section-15.6.1",
+	503: "https://www.w3.org/Protocols/rfc9110.html#section-15.6.4",
+}
+
+// ErrorBody renders a NetSuite REST error body, for tests that inject
+// faults with the real shape.
+func ErrorBody(status int, code, detail string) string {
+	title := http.StatusText(status)
+	if status == http.StatusTooManyRequests {
+		title = "Bad Request" // as in Oracle's documented 429 sample
+	}
+	typ := errorTypes[status]
+	if typ == "" {
+		typ = "https://www.w3.org/Protocols/rfc9110.html"
+	}
+	var b []byte
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, typ)
+	b = append(b, `,"title":`...)
+	b = appendJSONString(b, title)
+	b = fmt.Appendf(b, `,"status":%d`, status)
+	if status == http.StatusTooManyRequests {
+		b = append(b, `,"o:errorCode":"USER_ERROR"`...)
+	}
+	b = append(b, `,"o:errorDetails":[{"detail":`...)
+	b = appendJSONString(b, detail)
+	b = append(b, `,"o:errorCode":`...)
+	b = appendJSONString(b, code)
+	b = append(b, `}]}`...)
+	return string(b)
+}
+
+// ConcurrencyLimitBody is NetSuite's documented 429 body.
+func ConcurrencyLimitBody() string {
+	return ErrorBody(http.StatusTooManyRequests, "CONCURRENCY_LIMIT_EXCEEDED",
+		"Concurrent request limit exceeded. Request blocked.")
+}
+
+func writeNSError(w http.ResponseWriter, status int, code, detail string) {
+	w.Header().Set("Content-Type", "application/vnd.oracle.resource+json; type=error")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, ErrorBody(status, code, detail))
+}
+
+func writeMethodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeNSError(w, http.StatusMethodNotAllowed, "INVALID_REQUEST",
+		fmt.Sprintf("The request method is not supported for this resource; use %s.", allow))
+}
