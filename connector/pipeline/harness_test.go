@@ -1,0 +1,368 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/extract-dev/extract/connector"
+	"github.com/extract-dev/extract/connector/auth"
+	"github.com/extract-dev/extract/connector/netsuitetest"
+	"github.com/extract-dev/extract/schema"
+	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/state"
+)
+
+// harness runs real extracts — client, auth, sink, state — against the fake NetSuite.
+type harness struct {
+	t         *testing.T
+	srv       *netsuitetest.Server
+	out       string
+	statePath string
+	format    sink.Format
+	client    *connector.Client
+	loc       *time.Location // the fake's session zone
+}
+
+const account = "TSTDRV1234567"
+
+func newHarness(t *testing.T, opts netsuitetest.Options) *harness {
+	t.Helper()
+	opts.AccountID = account
+	srv, err := netsuitetest.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	h := &harness{t: t, srv: srv, out: filepath.Join(dir, "out"), statePath: filepath.Join(dir, "state.json"), format: sink.Parquet}
+	zone := opts.TimeZone
+	if zone == "" {
+		zone = "America/Los_Angeles"
+	}
+	if h.loc, err = time.LoadLocation(zone); err != nil {
+		t.Fatal(err)
+	}
+	limited := connector.LimitTransport(http.DefaultTransport, semaphore.NewWeighted(4))
+	rt, err := auth.NewTransport(auth.Config{Method: auth.OAuth2Refresh, AccountID: account, TokenURL: srv.TokenURL(),
+		ClientID: "demo-client-id", ClientSecret: "demo-client-secret", RefreshToken: srv.RefreshToken()}, limited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.client, err = connector.NewClient(srv.URL(), &http.Client{Transport: rt, Timeout: time.Minute},
+		connector.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// faults lets a test make the sink or the state file fail at a step, like a crash there.
+type faults struct {
+	sink  func(sink.Step, string) error
+	state func(string) error
+}
+
+func (h *harness) run(streams []string, opts Options, f faults) (Result, error) {
+	h.t.Helper()
+	st, err := state.Open(h.statePath, account)
+	if err != nil {
+		return Result{}, err
+	}
+	defer st.Close()
+	st.SetFaultHook(f.state)
+	out, err := sink.New(sink.Options{Dir: h.out, Format: h.format, RowGroupRows: 2000, Hook: f.sink})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	opts.Streams = streams
+	r := &Runner{Source: h.client, Sink: out, State: st, Opts: opts}
+	return r.Run(context.Background())
+}
+
+func (h *harness) mustRun(streams []string, opts Options) Result {
+	h.t.Helper()
+	res, err := h.run(streams, opts, faults{})
+	if err != nil {
+		h.t.Fatalf("run: %v", err)
+	}
+	return res
+}
+
+// outputRows reads every committed file of a stream, in file-name (time) order, with an
+// independent reader, and merges rows by id keeping the latest lastmodifieddate — what a
+// warehouse does with at-least-once output. It also returns the number of rows read.
+func (h *harness) outputRows(stream string) (map[int64]map[string]any, int) {
+	h.t.Helper()
+	files, _ := filepath.Glob(filepath.Join(h.out, stream, "*."+string(h.format)))
+	sort.Strings(files)
+	merged := map[int64]map[string]any{}
+	total := 0
+	for _, f := range files {
+		var rows []map[string]any
+		if h.format == sink.Parquet {
+			rows = readParquet(h.t, f)
+		} else {
+			rows = readNDJSON(h.t, f)
+		}
+		for _, r := range rows {
+			total++
+			id := r["id"].(int64)
+			if old, ok := merged[id]; ok {
+				if r["lastmodifieddate"].(time.Time).Before(old["lastmodifieddate"].(time.Time)) {
+					continue
+				}
+			}
+			merged[id] = r
+		}
+	}
+	return merged, total
+}
+
+func readParquet(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	rdr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	defer rdr.Close()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	defer tbl.Release()
+	tr := array.NewTableReader(tbl, 4096)
+	defer tr.Release()
+	var rows []map[string]any
+	for tr.Next() {
+		rec := tr.Record()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			row := map[string]any{}
+			for c, f := range rec.Schema().Fields() {
+				row[f.Name] = arrowValue(t, rec.Column(c), i)
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+func arrowValue(t *testing.T, a arrow.Array, i int) any {
+	if a.IsNull(i) {
+		return nil
+	}
+	switch a := a.(type) {
+	case *array.Int64:
+		return a.Value(i)
+	case *array.Float64:
+		return a.Value(i)
+	case *array.Boolean:
+		return a.Value(i)
+	case *array.String:
+		return a.Value(i)
+	case *array.Date32:
+		return a.Value(i).ToTime()
+	case *array.Timestamp:
+		tt := a.DataType().(*arrow.TimestampType)
+		if tt.Unit != arrow.Microsecond || tt.TimeZone != "UTC" {
+			t.Fatalf("timestamp column is %s, want us UTC", tt)
+		}
+		return time.UnixMicro(int64(a.Value(i))).UTC()
+	default:
+		t.Fatalf("unexpected column type %s", a.DataType())
+		return nil
+	}
+}
+
+func readNDJSON(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	kinds := map[string]netsuitetest.ColumnType{}
+	stream := filepath.Base(filepath.Dir(path))
+	tb, _ := connector.Table(stream)
+	for _, c := range tb.Columns {
+		kinds[c.Name] = netsuitetest.ColumnType(c.Kind.String())
+	}
+	var rows []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		dec := json.NewDecoder(strings.NewReader(sc.Text()))
+		dec.UseNumber()
+		var raw map[string]any
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		row := map[string]any{}
+		for k, v := range raw {
+			row[k] = fromJSON(t, kinds[k], v)
+		}
+		rows = append(rows, row)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func fromJSON(t *testing.T, kind netsuitetest.ColumnType, v any) any {
+	if v == nil {
+		return nil
+	}
+	switch kind {
+	case "integer":
+		n, err := v.(json.Number).Int64()
+		if err != nil {
+			t.Fatalf("integer %v: %v", v, err)
+		}
+		return n
+	case "float":
+		f, err := v.(json.Number).Float64()
+		if err != nil {
+			t.Fatalf("float %v: %v", v, err)
+		}
+		return f
+	case "datetime":
+		s := v.(string)
+		if !strings.HasSuffix(s, "Z") {
+			t.Fatalf("timestamp %q is not UTC", s)
+		}
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	case "date":
+		tm, err := time.Parse(time.DateOnly, v.(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	default:
+		return v
+	}
+}
+
+// assertMatchesTruth compares every cell of the merged output with the fake's data.
+func (h *harness) assertMatchesTruth(stream string) int {
+	h.t.Helper()
+	got, _ := h.outputRows(stream)
+	truth := h.srv.Truth(stream)
+	cols := h.declaredColumns(stream)
+	if len(got) != len(truth) {
+		h.t.Errorf("%s: %d distinct ids in output, %d in NetSuite", stream, len(got), len(truth))
+	}
+	mismatches := 0
+	for _, want := range truth {
+		id := want["id"].(int64)
+		row, ok := got[id]
+		if !ok {
+			if mismatches++; mismatches <= 5 {
+				h.t.Errorf("%s: id %d missing from the output", stream, id)
+			}
+			continue
+		}
+		for _, c := range cols {
+			if !sameValue(c.Type, want[c.Name], row[c.Name], h.loc) {
+				if mismatches++; mismatches <= 5 {
+					h.t.Errorf("%s id %d column %s: output %#v, NetSuite %#v", stream, id, c.Name, row[c.Name], want[c.Name])
+				}
+			}
+		}
+	}
+	if mismatches > 0 {
+		h.t.Errorf("%s: %d mismatches", stream, mismatches)
+	}
+	return len(truth)
+}
+
+// declaredColumns are the fake's columns that the connector declares; every declared
+// column must exist in the fake, or the fake would reject the query.
+func (h *harness) declaredColumns(stream string) []netsuitetest.Column {
+	h.t.Helper()
+	tb, err := connector.Table(stream)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	byName := map[string]netsuitetest.Column{}
+	for _, c := range h.srv.Columns(stream) {
+		byName[c.Name] = c
+	}
+	var out []netsuitetest.Column
+	for _, c := range tb.Columns {
+		fc, ok := byName[c.Name]
+		if !ok {
+			h.t.Fatalf("%s.%s is declared by the connector but unknown to the fake NetSuite", stream, c.Name)
+		}
+		if string(fc.Type) != c.Kind.String() {
+			h.t.Errorf("%s.%s: connector type %s, NetSuite type %s", stream, c.Name, c.Kind, fc.Type)
+		}
+		out = append(out, fc)
+	}
+	return out
+}
+
+// sameValue compares an output cell with NetSuite's value. NetSuite (Oracle) has no empty
+// string, so "" there reads back as NULL. A datetime whose wall time in the session zone
+// names two instants (the repeated autumn hour) may come back as either of them: TO_CHAR
+// text cannot tell them apart (see the README's time-zone section).
+func sameValue(typ netsuitetest.ColumnType, want, got any, loc *time.Location) bool {
+	if s, ok := want.(string); ok && s == "" {
+		want = nil
+	}
+	if want == nil || got == nil {
+		return want == nil && got == nil
+	}
+	switch typ {
+	case "datetime":
+		w, g := want.(time.Time), got.(time.Time)
+		if w.Equal(g) {
+			return true
+		}
+		first, last, _ := schema.WallInstants(w.In(loc).Format(schema.DateTimeLayout), loc)
+		return g.Equal(first) || g.Equal(last)
+	case "date":
+		w := want.(time.Time)
+		return w.Format(time.DateOnly) == got.(time.Time).Format(time.DateOnly)
+	case "float":
+		return math.Abs(want.(float64)-got.(float64)) <= 1e-9*math.Max(1, math.Abs(want.(float64)))
+	default:
+		return fmt.Sprint(want) == fmt.Sprint(got)
+	}
+}
+
+// queryOf reads the SuiteQL text of a request without consuming its body for the server.
+func queryOf(r *http.Request) string {
+	if r.Body == nil {
+		return ""
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return string(b)
+}

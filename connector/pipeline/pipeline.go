@@ -1,0 +1,503 @@
+// Package pipeline runs an extract: for each stream it fetches SuiteQL pages in keyset
+// order, converts them to typed batches, writes them to the sink and checkpoints the state
+// file only after the rows a checkpoint covers are durable.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/extract-dev/extract/connector"
+	"github.com/extract-dev/extract/schema"
+	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/state"
+)
+
+// Source is the part of the SuiteQL client a run needs.
+type Source interface {
+	SuiteQL(ctx context.Context, q string, limit, offset int) (*connector.Page, error)
+	ServerTime(ctx context.Context) (time.Time, error)
+	SessionTimeZone(ctx context.Context) (*time.Location, string, error)
+}
+
+// Options tune a run. Zero values take the documented defaults.
+type Options struct {
+	Streams []string
+	// Location is the NetSuite session time zone; nil asks NetSuite (SESSIONTIMEZONE).
+	Location *time.Location
+	// Lookback re-reads this much before the saved watermark on every incremental pass,
+	// for records whose lastmodifieddate became visible after a previous pass read past it.
+	Lookback time.Duration
+	// StartDate is the lower bound of a stream's first pass; zero reads all history.
+	StartDate time.Time
+	// FileRows closes a file and checkpoints once it holds this many rows (default 100,000).
+	FileRows int64
+	// StreamConcurrency is how many streams run at once (default: all). The account-wide
+	// request limit lives in the HTTP transport, not here.
+	StreamConcurrency int
+	Logger            *slog.Logger
+	Mem               memory.Allocator
+}
+
+// DefaultLookback covers records saved by long transactions whose lastmodifieddate is
+// earlier than the moment they became visible to queries.
+const DefaultLookback = 10 * time.Minute
+
+// Runner wires a Source to a sink and a state store.
+type Runner struct {
+	Source Source
+	Sink   *sink.Sink
+	State  *state.Store
+	Opts   Options
+}
+
+// StreamResult is what one stream did in a run.
+type StreamResult struct {
+	Stream         string    `json:"stream"`
+	Rows           int64     `json:"rows"`
+	Files          int64     `json:"files"`
+	Requests       int64     `json:"requests"`
+	From           time.Time `json:"from"` // watermark before the run (zero: first run)
+	To             time.Time `json:"to"`   // watermark after the run
+	Resumed        bool      `json:"resumed,omitempty"`
+	DroppedColumns []string  `json:"dropped_columns,omitempty"`
+}
+
+// Result is the run summary.
+type Result struct {
+	ServerTime time.Time      `json:"server_time"`
+	TimeZone   string         `json:"time_zone"`
+	Streams    []StreamResult `json:"streams"`
+}
+
+// Run extracts every stream. It returns the per-stream results gathered so far together
+// with the first error; streams that finished keep their checkpoints.
+func (r *Runner) Run(ctx context.Context) (Result, error) {
+	opts := r.Opts
+	if opts.FileRows <= 0 {
+		opts.FileRows = 100_000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Mem == nil {
+		opts.Mem = memory.DefaultAllocator
+	}
+	if opts.Lookback < 0 {
+		return Result{}, fmt.Errorf("%w: --lookback must not be negative", connector.ErrConfig)
+	}
+	var res Result
+	if opts.Location == nil {
+		loc, raw, err := r.Source.SessionTimeZone(ctx)
+		if err != nil {
+			return res, err
+		}
+		opts.Location = loc
+		opts.Logger.Info("session time zone", "zone", raw)
+	}
+	res.TimeZone = opts.Location.String()
+	now, err := r.Source.ServerTime(ctx)
+	if err != nil {
+		return res, fmt.Errorf("reading NetSuite's clock: %w", err)
+	}
+	res.ServerTime = now
+
+	results := make([]StreamResult, len(opts.Streams))
+	g, gctx := errgroup.WithContext(ctx)
+	if opts.StreamConcurrency > 0 {
+		g.SetLimit(opts.StreamConcurrency)
+	}
+	for i, name := range opts.Streams {
+		g.Go(func() error {
+			s := &streamRun{opts: opts, src: r.Source, sink: r.Sink, state: r.State, now: now, res: &results[i]}
+			results[i].Stream = name
+			if err := s.run(gctx, name); err != nil {
+				return fmt.Errorf("stream %s: %w", name, err)
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	res.Streams = results
+	return res, err
+}
+
+// streamRun is one stream's part of a run.
+type streamRun struct {
+	opts  Options
+	src   Source
+	sink  *sink.Sink
+	state *state.Store
+	now   time.Time
+	res   *StreamResult
+
+	table schema.Table
+	skip  map[string]bool
+}
+
+func (s *streamRun) run(ctx context.Context, name string) error {
+	table, err := connector.Table(name)
+	if err != nil {
+		return err
+	}
+	s.table, s.skip = table, map[string]bool{}
+	log := s.opts.Logger.With("stream", name)
+	if n, err := s.sink.CleanTemp(name); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("removed unfinished files of an earlier run", "files", n)
+	}
+	st, _ := s.state.Stream(name)
+	s.res.From, s.res.To = st.Watermark, st.Watermark
+	if st.Pass != nil {
+		// An earlier run stopped inside a pass: finish it from its keyset position first.
+		s.res.Resumed = true
+		log.Info("resuming an unfinished pass", "lower", st.Pass.Lower, "upper", st.Pass.Upper, "after_id", st.Pass.AfterID)
+		if st, err = s.pass(ctx, st, log); err != nil {
+			return err
+		}
+	}
+	if p, ok := s.newPass(st); ok {
+		st.Pass = p
+		if st, err = s.pass(ctx, st, log); err != nil {
+			return err
+		}
+	}
+	s.res.To = st.Watermark
+	return nil
+}
+
+// newPass plans the next pass: from the watermark less the look-back (or the start date)
+// up to NetSuite's clock. Both bounds are moved off ambiguous wall times.
+func (s *streamRun) newPass(st state.Stream) (*state.Pass, bool) {
+	loc := s.opts.Location
+	upper := connector.SafeBound(s.now, loc)
+	var lower time.Time
+	switch {
+	case !st.Watermark.IsZero():
+		lower = connector.SafeBound(st.Watermark.Add(-s.opts.Lookback), loc)
+	case !s.opts.StartDate.IsZero():
+		lower = connector.SafeBound(s.opts.StartDate, loc)
+	}
+	if !lower.IsZero() && !upper.After(lower) {
+		return nil, false // NetSuite's clock is behind the watermark: nothing new can exist
+	}
+	return &state.Pass{Lower: lower, Upper: upper}, true
+}
+
+// batch is one converted page travelling from the fetcher to the writer. resume is where
+// a later run continues once this batch and all before it are durable.
+type batch struct {
+	rec    arrow.Record
+	resume connector.Window
+	final  bool
+}
+
+// pass reads st.Pass to its end, checkpointing after every durable file, and returns the
+// stream state with the pass completed (watermark = upper, no pass).
+func (s *streamRun) pass(ctx context.Context, st state.Stream, log *slog.Logger) (state.Stream, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan batch, 2) // prefetch: the next query runs while this page is written
+	var fetchErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(pages)
+		fetchErr = s.fetch(ctx, *st.Pass, pages, log)
+	}()
+	st, err := s.write(st, pages, log)
+	if err != nil {
+		cancel()
+	}
+	// Drain so the fetcher can exit, releasing any records still in flight.
+	for b := range pages {
+		if b.rec != nil {
+			b.rec.Release()
+		}
+	}
+	wg.Wait()
+	if err != nil {
+		return st, err // the fetcher's error, if any, is the cancellation this caused
+	}
+	return st, fetchErr
+}
+
+// fetch pages through the window in keyset order. Every query restarts at offset 0 after
+// the last row seen, so no query ever pages towards NetSuite's 100,000-row cap and rows
+// changing elsewhere in the table cannot shift a page boundary.
+//
+// The repeated hour when clocks go back is the exception: there a wall-time literal names
+// two instants, so a keyset position cannot be written down. A keyset page stops before
+// the first row in such an overlap; the overlap is read whole by readOverlap and the keyset
+// resumes at its (unambiguous) end.
+func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, log *slog.Logger) error {
+	w := connector.Window{Lower: p.Lower, Upper: p.Upper}
+	if p.AfterCursor != "" {
+		w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID}
+	}
+	b := schema.NewBuilder(s.opts.Mem, s.table, s.opts.Location)
+	defer b.Release()
+	emit := func(bt batch) bool {
+		select {
+		case out <- bt:
+			return true
+		case <-ctx.Done():
+			bt.rec.Release()
+			return false // the writer failed or the run was cancelled; its error is reported
+		}
+	}
+	for {
+		if w.After != nil {
+			if ov, ok := connector.OverlapOf(w.After.Cursor, s.opts.Location); ok {
+				// A checkpoint inside an overlap: read the overlap again from its start.
+				next, err := s.readOverlap(ctx, b, w, ov, emit, log)
+				if err != nil || next == nil {
+					return err
+				}
+				w = *next
+			}
+		}
+		q, err := connector.BuildQuery(s.table, s.skip, w, s.opts.Location)
+		if err != nil {
+			return err
+		}
+		s.res.Requests++
+		page, err := s.src.SuiteQL(ctx, q, connector.PageSize, 0)
+		if col, ok := connector.RejectedColumn(err); ok && s.canSkip(col) {
+			s.skip[col] = true
+			s.res.DroppedColumns = append(s.res.DroppedColumns, col)
+			log.Warn("NetSuite rejected a column; extracting without it (it stays in the output as NULL)", "column", col, "error", err.Error())
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rows, overlap := s.splitAtOverlap(page.Items)
+		last, err := s.convert(b, rows, w.After, nil)
+		if err != nil {
+			return fmt.Errorf("%w: %s: page after %s: %w", connector.ErrData, s.table.Name, describe(w.After), err)
+		}
+		if len(rows) > 0 {
+			w.After = &last
+		}
+		final := !page.HasMore && overlap == nil
+		if !emit(batch{rec: b.NewRecord(), resume: w, final: final}) {
+			return nil
+		}
+		if final {
+			return nil
+		}
+		if overlap != nil {
+			next, err := s.readOverlap(ctx, b, w, *overlap, emit, log)
+			if err != nil || next == nil {
+				return err
+			}
+			w = *next
+		}
+	}
+}
+
+// splitAtOverlap returns the rows before the first one whose cursor falls in a repeated
+// hour, and that hour.
+func (s *streamRun) splitAtOverlap(rows []schema.RawRow) ([]schema.RawRow, *connector.Overlap) {
+	for i, r := range rows {
+		if ov, ok := connector.OverlapOf(r[s.table.Cursor], s.opts.Location); ok {
+			return rows[:i], &ov
+		}
+	}
+	return rows, nil
+}
+
+// maxOverlapRereads bounds how often an overlap is read again because rows left it.
+const maxOverlapRereads = 5
+
+// readOverlap reads every row in the overlap ov with offset paging between two unambiguous
+// bounds, in (instant, id) order. Rows can leave a past window (updated or deleted) but
+// never enter it, so a totalResults that stays the same on every page proves no row
+// shifted between pages; otherwise the overlap is read again (duplicates are allowed,
+// gaps are not). It returns the window after the overlap, or nil if ctx ended.
+func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connector.Window, ov connector.Overlap, emit func(batch) bool, log *slog.Logger) (*connector.Window, error) {
+	win := connector.Window{Lower: ov.Start, Upper: ov.End}
+	if w.Upper.Before(win.Upper) {
+		win.Upper = w.Upper
+	}
+	q, err := connector.BuildQuery(s.table, s.skip, win, s.opts.Location)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("reading the repeated hour of a clock change as one window", "from", ov.Start, "to", ov.End)
+	for attempt := 0; ; attempt++ {
+		total, prev, stable := -1, ov.Start, true
+		for offset := 0; ; offset += connector.PageSize {
+			if offset+connector.PageSize > 100_000 {
+				return nil, fmt.Errorf("%w: %s: more than 100,000 rows were modified in the repeated hour %s–%s (UTC), which SuiteQL cannot page through", connector.ErrData, s.table.Name, ov.Start.UTC().Format(time.RFC3339), ov.End.UTC().Format(time.RFC3339))
+			}
+			s.res.Requests++
+			page, err := s.src.SuiteQL(ctx, q, connector.PageSize, offset)
+			if err != nil {
+				return nil, err
+			}
+			if total < 0 {
+				total = page.TotalResults
+			} else if page.TotalResults != total {
+				stable = false
+				break
+			}
+			last, err := s.convert(b, page.Items, nil, &prev)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: repeated-hour page at offset %d: %w", connector.ErrData, s.table.Name, offset, err)
+			}
+			resume := w
+			if len(page.Items) > 0 {
+				resume.After = &last // ambiguous: a rerun reads this overlap again from its start
+			}
+			if !emit(batch{rec: b.NewRecord(), resume: resume}) {
+				return nil, nil
+			}
+			if !page.HasMore {
+				break
+			}
+		}
+		if stable {
+			return &connector.Window{Lower: win.Upper, Upper: w.Upper}, nil
+		}
+		if attempt+1 >= maxOverlapRereads {
+			return nil, fmt.Errorf("%w: %s: rows in the repeated hour %s kept changing while being read", connector.ErrTransient, s.table.Name, ov.Start.UTC().Format(time.RFC3339))
+		}
+		log.Warn("rows in the repeated hour changed while being read; reading it again", "from", ov.Start)
+	}
+}
+
+// canSkip allows dropping a rejected column unless the extract cannot work without it.
+func (s *streamRun) canSkip(col string) bool {
+	if col == s.table.PrimaryKey || col == s.table.Cursor || s.skip[col] {
+		return false
+	}
+	_, declared := s.table.Column(col)
+	return declared
+}
+
+// convert appends rows to b and returns the keyset position of the last one. With prev
+// set (rows of an overlap, in instant order), an ambiguous cursor is read as the earliest
+// of its instants not before the previous row's, and prev advances.
+func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *connector.Keyset, prev *time.Time) (connector.Keyset, error) {
+	var last connector.Keyset
+	if after != nil {
+		last = *after
+	}
+	for i, row := range rows {
+		id, cursor := row[s.table.PrimaryKey], row[s.table.Cursor]
+		first, second, ok := schema.WallInstants(cursor, s.opts.Location)
+		if !ok {
+			// Append names the stream, id and column of a cursor that does not parse.
+			if err := b.Append(row); err != nil {
+				return last, err
+			}
+			return last, fmt.Errorf("row %d (id %s) has no %s although the query filters on it", i, id, s.table.Cursor)
+		}
+		at := first
+		if prev != nil {
+			if first.Before(*prev) {
+				at = second
+			}
+			*prev = at
+		}
+		if err := b.AppendAt(row, at); err != nil {
+			return last, err
+		}
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			return last, err // unreachable: AppendAt has parsed the id already
+		}
+		k := connector.Keyset{Cursor: cursor, ID: n}
+		if k == last {
+			return last, fmt.Errorf("row %d repeats the keyset position (%s, id %d): NetSuite did not honour the ORDER BY", i, cursor, k.ID)
+		}
+		last = k
+	}
+	return last, nil
+}
+
+func describe(k *connector.Keyset) string {
+	if k == nil {
+		return "the start of the window"
+	}
+	return fmt.Sprintf("(%s, id %d)", k.Cursor, k.ID)
+}
+
+// write consumes batches, rolling files at FileRows and checkpointing after each commit.
+// The checkpoint names the last row of the committed file, so a crash at any point resumes
+// from rows that are already durable.
+func (s *streamRun) write(st state.Stream, pages <-chan batch, log *slog.Logger) (state.Stream, error) {
+	var f *sink.File
+	defer func() {
+		if f != nil {
+			f.Abort()
+		}
+	}()
+	var resume connector.Window
+	for b := range pages {
+		resume = b.resume
+		if b.rec.NumRows() > 0 {
+			if f == nil {
+				var err error
+				if f, err = s.sink.Create(s.table.Name, b.rec.Schema()); err != nil {
+					b.rec.Release()
+					return st, err
+				}
+			}
+			err := f.Write(b.rec)
+			b.rec.Release()
+			if err != nil {
+				return st, err
+			}
+		} else {
+			b.rec.Release()
+		}
+		if f == nil && !b.final {
+			continue
+		}
+		if f != nil && f.Rows() < s.opts.FileRows && !b.final {
+			continue
+		}
+		next := st
+		if f != nil {
+			rc, err := f.Commit()
+			if err != nil {
+				return st, err
+			}
+			f = nil
+			log.Info("file written", "path", rc.Path, "rows", rc.Rows, "bytes", rc.Bytes)
+			p := *st.Pass
+			p.Lower, p.AfterCursor, p.AfterID, p.Rows = resume.Lower, "", 0, p.Rows+rc.Rows
+			if resume.After != nil {
+				p.AfterCursor, p.AfterID = resume.After.Cursor, resume.After.ID
+			}
+			next.Pass = &p
+			next.RowsTotal += rc.Rows
+			next.FilesTotal++
+			s.res.Rows += rc.Rows
+			s.res.Files++
+		}
+		if b.final {
+			next.Watermark = next.Pass.Upper
+			next.Pass = nil
+		}
+		next.UpdatedAt = time.Now().UTC()
+		if err := s.state.Save(s.table.Name, next); err != nil {
+			return st, err
+		}
+		st = next
+	}
+	return st, nil
+}
