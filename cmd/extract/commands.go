@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/extract-dev/extract/connector"
+	"github.com/extract-dev/extract/connector/auth"
+	"github.com/extract-dev/extract/connector/pipeline"
+	"github.com/extract-dev/extract/schema"
+	"github.com/extract-dev/extract/state"
+)
+
+// newClient builds the SuiteQL client: network transport → account-wide request limit →
+// authentication, under a per-request timeout.
+func newClient(c *Config, log *slog.Logger) (*connector.Client, error) {
+	base := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   30 * time.Second,
+		ResponseHeaderTimeout: c.RequestTimeout,
+		MaxIdleConnsPerHost:   c.Concurrency,
+		ForceAttemptHTTP2:     true,
+	}
+	limited := connector.LimitTransport(base, semaphore.NewWeighted(int64(c.Concurrency)))
+	authed, err := auth.NewTransport(c.Auth, limited)
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Transport: authed, Timeout: c.RequestTimeout}
+	return connector.NewClient(c.BaseURL, hc, connector.RetryPolicy{}, log)
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlagSet("run", "Extract the chosen streams into --output and checkpoint them in --state.", stderr)
+	asJSON := fs.Bool("json", false, "print the run summary as JSON")
+	cfg, err := loadConfig(fs, args, getenv, true)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	res, err := runExtract(ctx, cfg, log)
+	if res != nil {
+		printSummary(stdout, res, *asJSON)
+	}
+	return err
+}
+
+// runExtract opens the state (locking it), then runs the pipeline.
+func runExtract(ctx context.Context, cfg *Config, log *slog.Logger) (*pipeline.Result, error) {
+	client, err := newClient(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	st, err := state.Open(cfg.StatePath, cfg.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	out, err := sinkFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --output: %w", connector.ErrConfig, err)
+	}
+	r := &pipeline.Runner{Source: client, Sink: out, State: st, Opts: pipeline.Options{
+		Streams: cfg.Streams, Location: cfg.TimeZone, Lookback: cfg.Lookback, StartDate: cfg.StartDate,
+		FileRows: cfg.FileRows, Logger: log,
+	}}
+	start := time.Now()
+	res, err := r.Run(ctx)
+	stats := client.Stats()
+	log.Info("run finished", "ok", err == nil, "duration", time.Since(start).Round(time.Millisecond).String(),
+		"requests", stats.Requests, "retries", stats.Retries)
+	return &res, err
+}
+
+func printSummary(w io.Writer, res *pipeline.Result, asJSON bool) {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(res)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tROWS\tFILES\tREQUESTS\tWATERMARK (UTC)")
+	for _, s := range res.Streams {
+		note := ""
+		if s.Resumed {
+			note = " (resumed)"
+		}
+		if len(s.DroppedColumns) > 0 {
+			note += " dropped: " + strings.Join(s.DroppedColumns, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s → %s%s\n", s.Stream, s.Rows, s.Files, s.Requests, stamp(s.From), stamp(s.To), note)
+	}
+	tw.Flush()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "(none)"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// checkResult is one stream's line of `extract check`.
+type checkResult struct {
+	Stream string `json:"stream"`
+	OK     bool   `json:"ok"`
+	Code   string `json:"code,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlagSet("check", "Authenticate and probe read access to each chosen stream.", stderr)
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	cfg, err := loadConfig(fs, args, getenv, true)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	client, err := newClient(cfg, log)
+	if err != nil {
+		return err
+	}
+	var results []checkResult
+	failed := 0
+	for _, name := range cfg.Streams {
+		_, err := client.SuiteQL(ctx, "SELECT id FROM "+name, 1, 0)
+		r := checkResult{Stream: name, OK: err == nil}
+		if err != nil {
+			failed++
+			r.Code, r.Detail = "ERROR", err.Error()
+			var ae *connector.APIError
+			if errors.As(err, &ae) {
+				r.Code, r.Detail = ae.Code, ae.Detail
+			}
+		}
+		results = append(results, r)
+		// Without a token or a context nothing else can pass: stop probing.
+		if err != nil && (ctx.Err() != nil || errors.Is(err, connector.ErrAuth)) {
+			printCheck(stdout, results, *asJSON)
+			return err
+		}
+	}
+	printCheck(stdout, results, *asJSON)
+	if failed > 0 {
+		return fmt.Errorf("%w: %d of %d streams cannot be read; see the lines above", connector.ErrConfig, failed, len(results))
+	}
+	return nil
+}
+
+func printCheck(w io.Writer, results []checkResult, asJSON bool) {
+	if asJSON {
+		_ = json.NewEncoder(w).Encode(results)
+		return
+	}
+	for _, r := range results {
+		if r.OK {
+			fmt.Fprintf(w, "%-14s ok\n", r.Stream)
+		} else {
+			fmt.Fprintf(w, "%-14s FAILED %s: %s\n", r.Stream, r.Code, r.Detail)
+		}
+	}
+}
+
+func cmdDiscover(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("discover", "Print the streams and their typed columns as JSON.", stderr)
+	streams := fs.String("streams", "", "comma-separated subset of "+strings.Join(connector.StreamNames, ","))
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	names, err := connector.ParseStreams(*streams)
+	if err != nil {
+		return err
+	}
+	type column struct {
+		Name      string `json:"name"`
+		Kind      string `json:"netsuite_type"`
+		ArrowType string `json:"arrow_type"`
+		Nullable  bool   `json:"nullable"`
+	}
+	type stream struct {
+		Name       string   `json:"name"`
+		PrimaryKey string   `json:"primary_key"`
+		Cursor     string   `json:"cursor"`
+		Columns    []column `json:"columns"`
+	}
+	var out []stream
+	for _, n := range names {
+		t, err := connector.Table(n)
+		if err != nil {
+			return err
+		}
+		s := stream{Name: t.Name, PrimaryKey: t.PrimaryKey, Cursor: t.Cursor}
+		for _, f := range t.ArrowSchema().Fields() {
+			kind, _ := f.Metadata.GetValue(schema.MetaKind)
+			s.Columns = append(s.Columns, column{Name: f.Name, Kind: kind, ArrowType: f.Type.String(), Nullable: f.Nullable})
+		}
+		out = append(out, s)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{"streams": out})
+}

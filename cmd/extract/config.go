@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/extract-dev/extract/connector"
+	"github.com/extract-dev/extract/connector/auth"
+	"github.com/extract-dev/extract/connector/pipeline"
+	"github.com/extract-dev/extract/sink"
+)
+
+// setting is one configuration value and every name it goes by. Precedence:
+// flag > environment > config file > default.
+type setting struct {
+	key    string // config-file key
+	env    string // environment variable, "" if none
+	flag   string // flag name, "" if none
+	def    string
+	help   string
+	secret bool
+}
+
+var settings = []setting{
+	{key: "account_id", env: "NETSUITE_ACCOUNT_ID", help: "NetSuite account id, e.g. 1234567 or 1234567_SB1"},
+	{key: "base_url", env: "NETSUITE_BASE_URL", help: "REST base URL (default https://<account-host>.suitetalk.api.netsuite.com)"},
+	{key: "token_url", env: "NETSUITE_TOKEN_URL", help: "OAuth 2.0 token endpoint (default <base_url>/services/rest/auth/oauth2/v1/token)"},
+	{key: "auth_method", env: "NETSUITE_AUTH_METHOD", help: "oauth2-refresh | oauth2-m2m | tba"},
+	{key: "client_id", env: "NETSUITE_CLIENT_ID", help: "integration record client id", secret: true},
+	{key: "client_secret", env: "NETSUITE_CLIENT_SECRET", help: "integration record client secret", secret: true},
+	{key: "refresh_token", env: "NETSUITE_REFRESH_TOKEN", help: "OAuth 2.0 refresh token", secret: true},
+	{key: "concurrency", env: "NETSUITE_CONCURRENCY", flag: "concurrency", def: "4", help: "requests in flight at once, shared by all streams (keep below the account's limit)"},
+	{key: "timezone", env: "NETSUITE_TIMEZONE", flag: "timezone", help: "session time zone of TO_CHAR/TO_TIMESTAMP (default: ask NetSuite, SESSIONTIMEZONE)"},
+	{key: "request_timeout", env: "NETSUITE_REQUEST_TIMEOUT", flag: "request-timeout", def: "5m", help: "timeout of one HTTP request (NetSuite stops queries at 15m)"},
+	{key: "state", flag: "state", def: "extract-state.json", help: "state file (checkpoints); locked while a run uses it"},
+	{key: "output", flag: "output", def: "out", help: "output directory; files go to <output>/<stream>/"},
+	{key: "format", flag: "format", def: "parquet", help: "parquet | ndjson"},
+	{key: "streams", flag: "streams", def: strings.Join(connector.StreamNames, ","), help: "comma-separated subset of " + strings.Join(connector.StreamNames, ",")},
+	{key: "lookback", flag: "lookback", def: pipeline.DefaultLookback.String(), help: "re-read this much before the saved watermark on each run"},
+	{key: "start_date", flag: "start-date", help: "lower bound (RFC 3339 or YYYY-MM-DD, UTC) of a stream's first run; default all history"},
+	{key: "file_rows", flag: "file-rows", def: "100000", help: "rows per output file; a checkpoint follows each file"},
+	{key: "log_format", flag: "log-format", help: "json | text (default json unless stderr is a terminal)"},
+	{key: "log_level", flag: "log-level", def: "info", help: "debug | info | warn | error"},
+}
+
+// Config is the validated configuration of a run.
+type Config struct {
+	AccountID, BaseURL, TokenURL string
+	Auth                         auth.Config
+	Concurrency                  int
+	TimeZone                     *time.Location
+	RequestTimeout               time.Duration
+	StatePath, OutputDir         string
+	Format                       sink.Format
+	Streams                      []string
+	Lookback                     time.Duration
+	StartDate                    time.Time
+	FileRows                     int64
+	LogFormat, LogLevel          string
+}
+
+// addFlags registers the settings that have flags, plus --config.
+func addFlags(fs *flag.FlagSet) *string {
+	for _, s := range settings {
+		if s.flag != "" {
+			fs.String(s.flag, "", s.help+defaultNote(s))
+		}
+	}
+	return fs.String("config", "", "JSON config file; keys: "+configKeys())
+}
+
+func defaultNote(s setting) string {
+	if s.def == "" {
+		return ""
+	}
+	return " (default " + s.def + ")"
+}
+
+func configKeys() string {
+	keys := make([]string, len(settings))
+	for i, s := range settings {
+		keys[i] = s.key
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ", ")
+}
+
+// values resolves every setting by precedence. The returned map also records where each
+// value came from, for error messages.
+func values(fs *flag.FlagSet, configPath string, getenv func(string) string) (map[string]string, map[string]string, error) {
+	val, from := map[string]string{}, map[string]string{}
+	for _, s := range settings {
+		if s.def != "" {
+			val[s.key], from[s.key] = s.def, "default"
+		}
+	}
+	if configPath != "" {
+		file, err := readConfigFile(configPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, v := range file {
+			val[k], from[k] = v, fmt.Sprintf("%q in %s", k, configPath)
+		}
+	}
+	for _, s := range settings {
+		if s.env != "" {
+			if v, ok := lookupEnv(getenv, s.env); ok {
+				val[s.key], from[s.key] = v, s.env
+			}
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		for _, s := range settings {
+			if s.flag == f.Name {
+				val[s.key], from[s.key] = f.Value.String(), "--"+f.Name
+			}
+		}
+	})
+	return val, from, nil
+}
+
+func lookupEnv(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// readConfigFile reads a flat JSON object of settings. Unknown keys are refused so a typo
+// does not silently fall back to a default.
+func readConfigFile(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --config: cannot read %s: %w", connector.ErrConfig, path, unwrapPathError(err))
+	}
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		if err == nil {
+			err = fmt.Errorf("want a JSON object")
+		}
+		return nil, fmt.Errorf("%w: --config: %s is not a JSON object of settings: %w", connector.ErrConfig, path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: --config: %s has data after the JSON object", connector.ErrConfig, path)
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.key] = true
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		if !known[k] {
+			return nil, fmt.Errorf("%w: --config: %s: unknown setting %q (known: %s)", connector.ErrConfig, path, k, configKeys())
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			// Numbers and booleans are accepted in their JSON text form.
+			var n json.Number
+			if json.Unmarshal(v, &n) != nil {
+				return nil, fmt.Errorf("%w: --config: %s: setting %q must be a string or a number", connector.ErrConfig, path, k)
+			}
+			s = n.String()
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+var accountIDPattern = regexp.MustCompile(`^[0-9A-Za-z]+([_-][0-9A-Za-z]+)*$`)
+
+// buildConfig validates the resolved values into a Config; every error names the setting.
+func buildConfig(val, from map[string]string, needAuth bool) (*Config, error) {
+	bad := func(key, format string, args ...any) error {
+		name := from[key]
+		if name == "" {
+			name = nameOf(key)
+		}
+		return fmt.Errorf("%w: %s: %s", connector.ErrConfig, name, fmt.Sprintf(format, args...))
+	}
+	c := &Config{StatePath: val["state"], OutputDir: val["output"], LogFormat: val["log_format"], LogLevel: val["log_level"]}
+	var err error
+	if needAuth {
+		c.AccountID = strings.TrimSpace(val["account_id"])
+		if c.AccountID == "" {
+			return nil, bad("account_id", "the NetSuite account id is required (e.g. 1234567 or 1234567_SB1)")
+		}
+		if !accountIDPattern.MatchString(c.AccountID) {
+			return nil, bad("account_id", "%q is not a NetSuite account id (letters, digits, and _ or - between them)", c.AccountID)
+		}
+		c.BaseURL = strings.TrimRight(val["base_url"], "/")
+		if c.BaseURL == "" {
+			c.BaseURL = "https://" + hostID(c.AccountID) + ".suitetalk.api.netsuite.com"
+		}
+		c.TokenURL = val["token_url"]
+		if c.TokenURL == "" {
+			c.TokenURL = c.BaseURL + "/services/rest/auth/oauth2/v1/token"
+		}
+		method, err := auth.ParseMethod(val["auth_method"])
+		if err != nil {
+			return nil, err
+		}
+		c.Auth = auth.Config{Method: method, AccountID: strings.ToUpper(strings.ReplaceAll(c.AccountID, "-", "_")), TokenURL: c.TokenURL,
+			ClientID: val["client_id"], ClientSecret: val["client_secret"], RefreshToken: val["refresh_token"]}
+		if err := c.Auth.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if c.Concurrency, err = strconv.Atoi(val["concurrency"]); err != nil || c.Concurrency < 1 || c.Concurrency > 100 {
+		return nil, bad("concurrency", "want a whole number from 1 to 100, got %q", val["concurrency"])
+	}
+	if tz := val["timezone"]; tz != "" {
+		if c.TimeZone, err = connector.ParseSessionZone(tz); err != nil {
+			return nil, bad("timezone", "%v", err)
+		}
+	}
+	if c.RequestTimeout, err = time.ParseDuration(val["request_timeout"]); err != nil || c.RequestTimeout <= 0 {
+		return nil, bad("request_timeout", "want a positive duration such as 5m, got %q", val["request_timeout"])
+	}
+	if c.Format, err = sink.ParseFormat(val["format"]); err != nil {
+		return nil, bad("format", "want parquet or ndjson, got %q", val["format"])
+	}
+	if c.Streams, err = connector.ParseStreams(val["streams"]); err != nil {
+		return nil, bad("streams", "%v", strings.TrimPrefix(err.Error(), connector.ErrConfig.Error()+": --streams: "))
+	}
+	if c.Lookback, err = time.ParseDuration(val["lookback"]); err != nil || c.Lookback < 0 {
+		return nil, bad("lookback", "want a duration such as 10m (0 to disable), got %q", val["lookback"])
+	}
+	if sd := val["start_date"]; sd != "" {
+		if c.StartDate, err = parseStartDate(sd); err != nil {
+			return nil, bad("start_date", "want RFC 3339 (2024-01-31T00:00:00Z) or YYYY-MM-DD, got %q", sd)
+		}
+	}
+	if c.FileRows, err = strconv.ParseInt(val["file_rows"], 10, 64); err != nil || c.FileRows < 1 {
+		return nil, bad("file_rows", "want a positive whole number, got %q", val["file_rows"])
+	}
+	switch c.LogFormat {
+	case "", "json", "text":
+	default:
+		return nil, bad("log_format", "want json or text, got %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.StatePath == "" {
+		return nil, bad("state", "must not be empty")
+	}
+	if c.OutputDir == "" {
+		return nil, bad("output", "must not be empty")
+	}
+	return c, nil
+}
+
+// nameOf is how a person sets key: its flag, else its environment variable.
+func nameOf(key string) string {
+	for _, s := range settings {
+		if s.key == key {
+			switch {
+			case s.flag != "":
+				return "--" + s.flag
+			case s.env != "":
+				return s.env
+			}
+		}
+	}
+	return key
+}
+
+// hostID is the account's host label: lowercase, "_" → "-" (1234567_SB1 → 1234567-sb1).
+func hostID(account string) string {
+	return strings.ToLower(strings.ReplaceAll(account, "_", "-"))
+}
+
+func parseStartDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
