@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/extract-dev/extract/connector"
+	"github.com/extract-dev/extract/connector/netsuitetest"
+	"github.com/extract-dev/extract/schema"
+	"github.com/extract-dev/extract/state"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb, envOf(env))
+	return code, out.String(), errb.String()
+}
+
+// TestConfigErrorsNameTheSettingAndKeepState: bad configuration exits with the config
+// code, says which setting is wrong, and leaves an existing state file byte-identical.
+func TestConfigErrorsNameTheSettingAndKeepState(t *testing.T) {
+	dir := t.TempDir()
+	statePath := filepath.Join(dir, "state.json")
+	original := []byte(`{"version":1,"account_id":"123","streams":{"customer":{"watermark":"2024-01-01T00:00:00Z","rows_total":5,"files_total":1,"updated_at":"2024-01-01T00:00:00Z"}},"updated_at":"2024-01-01T00:00:00Z"}` + "\n")
+	if err := os.WriteFile(statePath, original, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := map[string]string{"NETSUITE_ACCOUNT_ID": "123", "NETSUITE_AUTH_METHOD": "oauth2-refresh",
+		"NETSUITE_CLIENT_ID": "id", "NETSUITE_CLIENT_SECRET": "s3cr3t-value", "NETSUITE_REFRESH_TOKEN": "rt-value",
+		"NETSUITE_BASE_URL": "http://127.0.0.1:1"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range good {
+			m[a] = b
+		}
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	badJSON := filepath.Join(dir, "bad.json")
+	os.WriteFile(badJSON, []byte(`{"account_id": "1", "acount": "x"}`), 0o600)
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"missing account id", with("NETSUITE_ACCOUNT_ID", ""), nil, "NETSUITE_ACCOUNT_ID"},
+		{"malformed account id", with("NETSUITE_ACCOUNT_ID", "12 34"), nil, "NETSUITE_ACCOUNT_ID"},
+		{"unknown auth method", with("NETSUITE_AUTH_METHOD", "password"), nil, "NETSUITE_AUTH_METHOD"},
+		{"missing auth method", with("NETSUITE_AUTH_METHOD", ""), nil, "NETSUITE_AUTH_METHOD"},
+		{"missing refresh token", with("NETSUITE_REFRESH_TOKEN", ""), nil, "NETSUITE_REFRESH_TOKEN"},
+		{"unreadable config file", good, []string{"--config", filepath.Join(dir, "nope.json")}, "--config"},
+		{"config file unknown key", good, []string{"--config", badJSON}, `unknown setting "acount"`},
+		{"bad format", good, []string{"--format", "csv"}, "--format"},
+		{"bad stream", good, []string{"--streams", "customer,invoices"}, "--streams"},
+		{"bad concurrency env", with("NETSUITE_CONCURRENCY", "zero"), nil, "NETSUITE_CONCURRENCY"},
+		{"bad lookback", good, []string{"--lookback", "yesterday"}, "--lookback"},
+		{"bad start date", good, []string{"--start-date", "01/02/2024"}, "--start-date"},
+		{"bad time zone", good, []string{"--timezone", "Mars/Base"}, "--timezone"},
+		{"unknown flag", good, []string{"--bogus"}, "bogus"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"run", "--state", statePath, "--output", filepath.Join(dir, "out")}, tc.args...)
+			code, stdout, stderr := runCLI(t, tc.env, args...)
+			if code != exitConfig {
+				t.Errorf("exit code %d, want %d; stderr: %s", code, exitConfig, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q does not name %q", stderr, tc.want)
+			}
+			for _, secret := range []string{"s3cr3t-value", "rt-value"} {
+				if strings.Contains(stderr+stdout, secret) {
+					t.Errorf("output leaks a secret: %s", stderr)
+				}
+			}
+			if got, _ := os.ReadFile(statePath); !bytes.Equal(got, original) {
+				t.Errorf("state file changed:\n%s", got)
+			}
+		})
+	}
+}
+
+func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "c.json")
+	os.WriteFile(cfgPath, []byte(`{"account_id":"FILE_ACCT","auth_method":"oauth2-refresh","client_id":"c","client_secret":"s","refresh_token":"r","format":"ndjson","concurrency":3,"output":"from-file"}`), 0o600)
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cfg, err := loadConfig(fs, []string{"--config", cfgPath, "--output", "from-flag"}, envOf(map[string]string{"NETSUITE_ACCOUNT_ID": "1234567_SB1", "NETSUITE_CONCURRENCY": "2"}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ got, want any }{
+		{cfg.AccountID, "1234567_SB1"},        // env over file
+		{cfg.Concurrency, 2},                  // env over file
+		{string(cfg.Format), "ndjson"},        // file over default
+		{cfg.OutputDir, "from-flag"},          // flag over file
+		{cfg.StatePath, "extract-state.json"}, // default
+		{cfg.BaseURL, "https://1234567-sb1.suitetalk.api.netsuite.com"},
+		{cfg.TokenURL, "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/auth/oauth2/v1/token"},
+		{cfg.Auth.AccountID, "1234567_SB1"},
+		{cfg.Lookback, 10 * time.Minute},
+	}
+	for i, c := range checks {
+		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
+			t.Errorf("check %d: got %v, want %v", i, c.got, c.want)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		err  error
+		code int
+	}{
+		{nil, exitOK},
+		{fmt.Errorf("x: %w", connector.ErrConfig), exitConfig},
+		{fmt.Errorf("x: %w", state.ErrCorrupt), exitConfig},
+		{fmt.Errorf("x: %w", connector.ErrAuth), exitAuth},
+		{fmt.Errorf("x: %w", connector.ErrTransient), exitTransient},
+		{fmt.Errorf("x: %w", state.ErrLocked), exitTransient},
+		{fmt.Errorf("x: %w", connector.ErrData), exitData},
+		{&schema.ConversionError{Stream: "task", Column: "c"}, exitData},
+		{fmt.Errorf("x: %w", connector.ErrInterrupted), exitInterrupted},
+		{context.Canceled, exitInterrupted},
+		{errors.New("disk on fire"), exitInternal},
+	}
+	for _, tc := range cases {
+		if got := exitCode(tc.err); got != tc.code {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.code)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"run", "--help"}, {"check", "--help"}, {"discover", "--help"}, {"demo", "--help"}, {"help"}} {
+		code, out, errOut := runCLI(t, nil, args...)
+		if code != exitOK || !strings.Contains(out+errOut, "Usage") {
+			t.Errorf("%v: exit %d, output %q", args, code, out+errOut)
+		}
+	}
+	if code, out, _ := runCLI(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "extract ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	if code, _, _ := runCLI(t, nil, "frobnicate"); code != exitConfig {
+		t.Errorf("unknown command exit %d", code)
+	}
+}
+
+func TestDiscoverPrintsTypedColumns(t *testing.T) {
+	code, out, stderr := runCLI(t, nil, "discover", "--streams", "task")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var v struct {
+		Streams []struct {
+			Name    string `json:"name"`
+			Cursor  string `json:"cursor"`
+			Columns []struct {
+				Name, NetsuiteType, ArrowType string
+			} `json:"columns"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Streams) != 1 || v.Streams[0].Name != "task" || v.Streams[0].Cursor != "lastmodifieddate" || len(v.Streams[0].Columns) < 15 {
+		t.Fatalf("discover = %s", out)
+	}
+}
+
+// fakeEnv starts the fake NetSuite and returns the environment a user would set for it.
+func fakeEnv(t *testing.T, rows int) (*netsuitetest.Server, map[string]string) {
+	t.Helper()
+	srv, err := netsuitetest.New(netsuitetest.Options{AccountID: "TSTDRV1", Seed: 2, Rows: map[string]int{"customer": rows, "contact": rows, "calendarevent": rows, "task": rows, "phonecall": rows}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv, map[string]string{"NETSUITE_ACCOUNT_ID": "TSTDRV1", "NETSUITE_BASE_URL": srv.URL(), "NETSUITE_AUTH_METHOD": "oauth2-refresh",
+		"NETSUITE_CLIENT_ID": "demo-client-id", "NETSUITE_CLIENT_SECRET": "demo-client-secret", "NETSUITE_REFRESH_TOKEN": srv.RefreshToken()}
+}
+
+func TestRunAndCheckAgainstFake(t *testing.T) {
+	_, env := fakeEnv(t, 1500)
+	dir := t.TempDir()
+	code, out, stderr := runCLI(t, env, "run", "--json", "--state", filepath.Join(dir, "s.json"), "--output", filepath.Join(dir, "out"), "--streams", "customer,task")
+	if code != 0 {
+		t.Fatalf("run exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Streams []struct {
+			Stream string
+			Rows   int64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, out)
+	}
+	if len(res.Streams) != 2 || res.Streams[0].Rows != 1500 || res.Streams[1].Rows != 1500 {
+		t.Fatalf("summary = %+v", res)
+	}
+	// Logs go to stderr as JSON lines; stdout carries only the result.
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if line != "" && !json.Valid([]byte(line)) {
+			t.Errorf("stderr line is not JSON: %q", line)
+		}
+	}
+	code, out, stderr = runCLI(t, env, "check")
+	if code != 0 || strings.Count(out, " ok") != 5 {
+		t.Fatalf("check exit %d:\n%s\n%s", code, out, stderr)
+	}
+	env["NETSUITE_CLIENT_SECRET"] = "wrong-secret"
+	code, out, stderr = runCLI(t, env, "check", "--json")
+	if code != exitAuth || !strings.Contains(stderr, "NETSUITE_CLIENT_SECRET") || strings.Contains(out+stderr, "wrong-secret") {
+		t.Fatalf("check with a wrong secret: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
+
+func TestSecondRunIsLockedOut(t *testing.T) {
+	_, env := fakeEnv(t, 10)
+	dir := t.TempDir()
+	statePath := filepath.Join(dir, "s.json")
+	held, err := state.Open(statePath, "TSTDRV1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	code, _, stderr := runCLI(t, env, "run", "--state", statePath, "--output", filepath.Join(dir, "out"))
+	if code != exitTransient || !strings.Contains(stderr, "in use by another extract run") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := runCLI(t, nil, "demo", "--output", dir, "--rows", "1200", "--fixtures", "../../testdata/fixtures")
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"Full extract", "Incremental extract", "customer", "phonecall", "(none) →"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	// The incremental run wrote nothing: every stream's ROWS is 0 in the second table.
+	second := out[strings.Index(out, "Incremental"):]
+	rows := map[string]string{}
+	for _, line := range strings.Split(second, "\n") {
+		if f := strings.Fields(line); len(f) > 2 {
+			rows[f[0]] = f[1]
+		}
+	}
+	for _, s := range connector.StreamNames {
+		if rows[s] != "0" {
+			t.Errorf("incremental run of %s wrote %q rows, want 0:\n%s", s, rows[s], second)
+		}
+	}
+}
