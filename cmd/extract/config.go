@@ -36,7 +36,17 @@ var settings = []setting{
 	{key: "auth_method", env: "NETSUITE_AUTH_METHOD", help: "oauth2-refresh | oauth2-m2m | tba"},
 	{key: "client_id", env: "NETSUITE_CLIENT_ID", help: "integration record client id", secret: true},
 	{key: "client_secret", env: "NETSUITE_CLIENT_SECRET", help: "integration record client secret", secret: true},
-	{key: "refresh_token", env: "NETSUITE_REFRESH_TOKEN", help: "OAuth 2.0 refresh token", secret: true},
+	{key: "refresh_token", env: "NETSUITE_REFRESH_TOKEN", help: "OAuth 2.0 refresh token (oauth2-refresh)", secret: true},
+	{key: "token_file", env: "NETSUITE_TOKEN_FILE", flag: "token-file", help: "where a rotated refresh token is kept, mode 0600 (default <state>.token)"},
+	{key: "certificate_id", env: "NETSUITE_CERTIFICATE_ID", help: "certificate id of the uploaded public key (oauth2-m2m)"},
+	{key: "private_key_file", env: "NETSUITE_PRIVATE_KEY_FILE", help: "PEM private key that signs the JWT assertion (oauth2-m2m)"},
+	{key: "private_key", env: "NETSUITE_PRIVATE_KEY", help: "PEM private key content, instead of a file (oauth2-m2m)", secret: true},
+	{key: "jwt_algorithm", env: "NETSUITE_JWT_ALGORITHM", help: "PS256|PS384|PS512|ES256|ES384|ES512 (default from the key: PS256 or ES256)"},
+	{key: "scope", env: "NETSUITE_SCOPE", def: "rest_webservices", help: "OAuth 2.0 scope of the M2M assertion"},
+	{key: "consumer_key", env: "NETSUITE_CONSUMER_KEY", help: "integration consumer key (tba)", secret: true},
+	{key: "consumer_secret", env: "NETSUITE_CONSUMER_SECRET", help: "integration consumer secret (tba)", secret: true},
+	{key: "token_id", env: "NETSUITE_TOKEN_ID", help: "access token id (tba)", secret: true},
+	{key: "token_secret", env: "NETSUITE_TOKEN_SECRET", help: "access token secret (tba)", secret: true},
 	{key: "concurrency", env: "NETSUITE_CONCURRENCY", flag: "concurrency", def: "4", help: "requests in flight at once, shared by all streams (keep below the account's limit)"},
 	{key: "timezone", env: "NETSUITE_TIMEZONE", flag: "timezone", help: "session time zone of TO_CHAR/TO_TIMESTAMP (default: ask NetSuite, SESSIONTIMEZONE)"},
 	{key: "request_timeout", env: "NETSUITE_REQUEST_TIMEOUT", flag: "request-timeout", def: "5m", help: "timeout of one HTTP request (NetSuite stops queries at 15m)"},
@@ -55,6 +65,7 @@ var settings = []setting{
 type Config struct {
 	AccountID, BaseURL, TokenURL string
 	Auth                         auth.Config
+	TokenFile                    string // rotated refresh tokens (oauth2-refresh)
 	Concurrency                  int
 	TimeZone                     *time.Location
 	RequestTimeout               time.Duration
@@ -215,7 +226,14 @@ func buildConfig(val, from map[string]string, needAuth bool) (*Config, error) {
 			return nil, err
 		}
 		c.Auth = auth.Config{Method: method, AccountID: strings.ToUpper(strings.ReplaceAll(c.AccountID, "-", "_")), TokenURL: c.TokenURL,
-			ClientID: val["client_id"], ClientSecret: val["client_secret"], RefreshToken: val["refresh_token"]}
+			ClientID: val["client_id"], ClientSecret: val["client_secret"], RefreshToken: val["refresh_token"],
+			CertificateID: val["certificate_id"], Algorithm: val["jwt_algorithm"], Scope: val["scope"],
+			ConsumerKey: val["consumer_key"], ConsumerSecret: val["consumer_secret"], TokenID: val["token_id"], TokenSecret: val["token_secret"]}
+		if method == auth.OAuth2M2M {
+			if err := loadPrivateKey(&c.Auth, val, bad); err != nil {
+				return nil, err
+			}
+		}
 		if err := c.Auth.Validate(); err != nil {
 			return nil, err
 		}
@@ -261,6 +279,9 @@ func buildConfig(val, from map[string]string, needAuth bool) (*Config, error) {
 	if c.StatePath == "" {
 		return nil, bad("state", "must not be empty")
 	}
+	if c.TokenFile = val["token_file"]; c.TokenFile == "" {
+		c.TokenFile = c.StatePath + ".token"
+	}
 	if c.OutputDir == "" {
 		return nil, bad("output", "must not be empty")
 	}
@@ -292,4 +313,23 @@ func parseStartDate(s string) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	return time.Parse(time.DateOnly, s)
+}
+
+// loadPrivateKey takes the M2M signing key from NETSUITE_PRIVATE_KEY_FILE or
+// NETSUITE_PRIVATE_KEY (exactly one of them).
+func loadPrivateKey(a *auth.Config, val map[string]string, bad func(key, format string, args ...any) error) error {
+	file, inline := val["private_key_file"], val["private_key"]
+	switch {
+	case file != "" && inline != "":
+		return bad("private_key", "set NETSUITE_PRIVATE_KEY_FILE or NETSUITE_PRIVATE_KEY, not both")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return bad("private_key_file", "cannot read %s: %v", file, unwrapPathError(err))
+		}
+		a.PrivateKeyPEM, a.PrivateKeySource = b, "NETSUITE_PRIVATE_KEY_FILE "+file
+	case inline != "":
+		a.PrivateKeyPEM, a.PrivateKeySource = []byte(inline), "NETSUITE_PRIVATE_KEY"
+	}
+	return nil
 }

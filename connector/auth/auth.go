@@ -41,14 +41,33 @@ func ParseMethod(s string) (Method, error) {
 // Config holds what each method needs. Secrets live only here and in outgoing headers.
 type Config struct {
 	Method    Method
-	AccountID string
+	AccountID string // as NetSuite writes it for the TBA realm: upper case, "_" (1234567_SB1)
 	TokenURL  string
 
+	// OAuth 2.0 (both grants use ClientID).
 	ClientID, ClientSecret string
 	RefreshToken           string
 	// OnRefreshToken is called with a new refresh token when NetSuite rotates it (public
 	// clients get one-time refresh tokens); persist it before it is needed again.
 	OnRefreshToken func(string) error
+
+	// OAuth 2.0 client credentials (M2M): the certificate id NetSuite assigned to the
+	// uploaded public certificate, and the PEM private key that signs the JWT assertion.
+	CertificateID string
+	PrivateKeyPEM []byte
+	// PrivateKeySource names where PrivateKeyPEM came from, for error messages
+	// ("NETSUITE_PRIVATE_KEY_FILE /path/key.pem" or "NETSUITE_PRIVATE_KEY").
+	PrivateKeySource string
+	// Algorithm is the JWT algorithm: PS256 (RSA) or ES256 (EC P-256) by default from the
+	// key type; PS384, PS512, ES384, ES512 may be chosen. RS256 is refused (NetSuite ended it).
+	Algorithm string
+	Scope     string // default "rest_webservices"
+
+	// Token-based authentication (OAuth 1.0a, HMAC-SHA256).
+	ConsumerKey, ConsumerSecret, TokenID, TokenSecret string
+
+	// Now is the clock for JWT iat/exp and TBA timestamps; nil means time.Now.
+	Now func() time.Time
 }
 
 // Validate names the first missing setting.
@@ -63,8 +82,13 @@ func (c Config) Validate() error {
 	case OAuth2Refresh:
 		return errors.Join(need(c.ClientID, "NETSUITE_CLIENT_ID"), need(c.ClientSecret, "NETSUITE_CLIENT_SECRET"),
 			need(c.RefreshToken, "NETSUITE_REFRESH_TOKEN"), need(c.TokenURL, "NETSUITE_TOKEN_URL"))
-	case OAuth2M2M, TBA:
-		return fmt.Errorf("%w: NETSUITE_AUTH_METHOD=%s is not supported by this build yet; use oauth2-refresh", connector.ErrConfig, c.Method)
+	case OAuth2M2M:
+		key := need(string(c.PrivateKeyPEM), "NETSUITE_PRIVATE_KEY_FILE or NETSUITE_PRIVATE_KEY")
+		return errors.Join(need(c.ClientID, "NETSUITE_CLIENT_ID"), need(c.CertificateID, "NETSUITE_CERTIFICATE_ID"), key,
+			need(c.TokenURL, "NETSUITE_TOKEN_URL"))
+	case TBA:
+		return errors.Join(need(c.ConsumerKey, "NETSUITE_CONSUMER_KEY"), need(c.ConsumerSecret, "NETSUITE_CONSUMER_SECRET"),
+			need(c.TokenID, "NETSUITE_TOKEN_ID"), need(c.TokenSecret, "NETSUITE_TOKEN_SECRET"), need(c.AccountID, "NETSUITE_ACCOUNT_ID"))
 	default:
 		_, err := ParseMethod(string(c.Method))
 		return err
@@ -76,6 +100,9 @@ func (c Config) Validate() error {
 func NewTransport(c Config, base http.RoundTripper) (http.RoundTripper, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
+	}
+	if c.Method != OAuth2Refresh {
+		return nil, fmt.Errorf("%w: NETSUITE_AUTH_METHOD=%s is not supported by this build yet; use oauth2-refresh", connector.ErrConfig, c.Method)
 	}
 	tokenClient := &http.Client{Transport: base, Timeout: time.Minute}
 	src := &refreshSource{
