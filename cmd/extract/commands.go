@@ -34,7 +34,15 @@ func newClient(c *Config, log *slog.Logger) (*connector.Client, error) {
 		ForceAttemptHTTP2:     true,
 	}
 	limited := connector.LimitTransport(base, semaphore.NewWeighted(int64(c.Concurrency)))
-	authed, err := auth.NewTransport(c.Auth, limited)
+	ac := c.Auth
+	if ac.Method == auth.OAuth2Refresh {
+		store, token, err := state.OpenTokenStore(c.TokenFile, c.AccountID, ac.RefreshToken)
+		if err != nil {
+			return nil, err
+		}
+		ac.RefreshToken, ac.OnRefreshToken = token, store.Save
+	}
+	authed, err := auth.NewTransport(ac, limited)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,6 +271,52 @@ func TestDemo(t *testing.T) {
 	for _, s := range connector.StreamNames {
 		if rows[s] != "0" {
 			t.Errorf("incremental run of %s wrote %q rows, want 0:\n%s", s, rows[s], second)
+		}
+	}
+}
+
+// TestRotatingRefreshTokenSurvivesShortLivedTokens: access tokens live 2 s, every refresh
+// rotates the one-time refresh token, requests are slow; the run completes, the token file
+// holds the newest refresh token (mode 0600), and the next run uses it.
+func TestRotatingRefreshTokenSurvivesShortLivedTokens(t *testing.T) {
+	srv, err := netsuitetest.New(netsuitetest.Options{AccountID: "TSTDRV1", Seed: 4, RotateRefreshTokens: true,
+		AccessTokenTTL: 2 * time.Second, Rows: map[string]int{"customer": 6000, "contact": 6000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.SetFault(func(r *http.Request) (int, string, bool) {
+		time.Sleep(250 * time.Millisecond) // slow enough that tokens expire mid-run
+		return 0, "", false
+	})
+	configured := srv.RefreshToken()
+	env := map[string]string{"NETSUITE_ACCOUNT_ID": "TSTDRV1", "NETSUITE_BASE_URL": srv.URL(), "NETSUITE_AUTH_METHOD": "oauth2-refresh",
+		"NETSUITE_CLIENT_ID": "demo-client-id", "NETSUITE_CLIENT_SECRET": "demo-client-secret", "NETSUITE_REFRESH_TOKEN": configured}
+	dir := t.TempDir()
+	args := []string{"run", "--state", filepath.Join(dir, "s.json"), "--output", filepath.Join(dir, "out"), "--streams", "customer,contact"}
+	code, _, stderr := runCLI(t, env, args...)
+	if code != 0 {
+		t.Fatalf("run exit %d: %s", code, stderr)
+	}
+	if n := srv.Stats().TokenRequests; n < 3 {
+		t.Fatalf("only %d token requests: tokens did not expire during the run", n)
+	}
+	tokenFile := filepath.Join(dir, "s.json.token")
+	fi, err := os.Stat(tokenFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v", fi, err)
+	}
+	b, _ := os.ReadFile(tokenFile)
+	if !strings.Contains(string(b), srv.RefreshToken()) || srv.RefreshToken() == configured {
+		t.Fatalf("token file does not hold NetSuite's current refresh token")
+	}
+	// The configured token was spent long ago; the next run must use the saved one.
+	if code, _, stderr := runCLI(t, env, args...); code != 0 {
+		t.Fatalf("second run exit %d: %s", code, stderr)
+	}
+	for _, secret := range []string{configured, srv.RefreshToken(), "demo-client-secret"} {
+		if strings.Contains(stderr, secret) {
+			t.Fatalf("stderr leaks a secret")
 		}
 	}
 }
