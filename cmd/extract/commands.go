@@ -34,15 +34,7 @@ func newClient(c *Config, log *slog.Logger) (*connector.Client, error) {
 		ForceAttemptHTTP2:     true,
 	}
 	limited := connector.LimitTransport(base, semaphore.NewWeighted(int64(c.Concurrency)))
-	ac := c.Auth
-	if ac.Method == auth.OAuth2Refresh {
-		store, token, err := state.OpenTokenStore(c.TokenFile, c.AccountID, ac.RefreshToken)
-		if err != nil {
-			return nil, err
-		}
-		ac.RefreshToken, ac.OnRefreshToken = token, store.Save
-	}
-	authed, err := auth.NewTransport(ac, limited)
+	authed, err := auth.NewTransport(c.Auth, limited)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +45,7 @@ func newClient(c *Config, log *slog.Logger) (*connector.Client, error) {
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := newFlagSet("run", "Extract the chosen streams into --output and checkpoint them in --state.", stderr)
 	asJSON := fs.Bool("json", false, "print the run summary as JSON")
-	cfg, err := loadConfig(fs, args, getenv, true)
+	cfg, err := loadConfig(fs, args, getenv, authFull)
 	if err != nil {
 		return err
 	}
@@ -132,7 +124,7 @@ type checkResult struct {
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := newFlagSet("check", "Authenticate and probe read access to each chosen stream.", stderr)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	cfg, err := loadConfig(fs, args, getenv, true)
+	cfg, err := loadConfig(fs, args, getenv, authFull)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/extract-dev/extract/connector/auth"
 	"github.com/extract-dev/extract/connector/pipeline"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/state"
 )
 
 // setting is one configuration value and every name it goes by. Precedence:
@@ -38,6 +39,8 @@ var settings = []setting{
 	{key: "client_secret", env: "NETSUITE_CLIENT_SECRET", help: "integration record client secret", secret: true},
 	{key: "refresh_token", env: "NETSUITE_REFRESH_TOKEN", help: "OAuth 2.0 refresh token (oauth2-refresh)", secret: true},
 	{key: "token_file", env: "NETSUITE_TOKEN_FILE", flag: "token-file", help: "where a rotated refresh token is kept, mode 0600 (default <state>.token)"},
+	{key: "redirect_uri", env: "NETSUITE_REDIRECT_URI", flag: "redirect-uri", help: "redirect URI of the integration record (extract auth)"},
+	{key: "authorize_url", env: "NETSUITE_AUTHORIZE_URL", help: "authorization page (default https://<host-id>.app.netsuite.com/app/login/oauth2/authorize.nl)"},
 	{key: "certificate_id", env: "NETSUITE_CERTIFICATE_ID", help: "certificate id of the uploaded public key (oauth2-m2m)"},
 	{key: "private_key_file", env: "NETSUITE_PRIVATE_KEY_FILE", help: "PEM private key that signs the JWT assertion (oauth2-m2m)"},
 	{key: "private_key", env: "NETSUITE_PRIVATE_KEY", help: "PEM private key content, instead of a file (oauth2-m2m)", secret: true},
@@ -66,6 +69,7 @@ type Config struct {
 	AccountID, BaseURL, TokenURL string
 	Auth                         auth.Config
 	TokenFile                    string // rotated refresh tokens (oauth2-refresh)
+	RedirectURI, AuthorizeURL    string // the authorization-code flow of `extract auth`
 	Concurrency                  int
 	TimeZone                     *time.Location
 	RequestTimeout               time.Duration
@@ -194,8 +198,17 @@ func unwrapPathError(err error) error {
 
 var accountIDPattern = regexp.MustCompile(`^[0-9A-Za-z]+([_-][0-9A-Za-z]+)*$`)
 
+// authNeed says how much of the connection a command needs.
+type authNeed int
+
+const (
+	authNone     authNeed = iota // offline commands
+	authFull                     // a working credential for the chosen method
+	authCodeFlow                 // account and client credentials only (extract auth)
+)
+
 // buildConfig validates the resolved values into a Config; every error names the setting.
-func buildConfig(val, from map[string]string, needAuth bool) (*Config, error) {
+func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 	bad := func(key, format string, args ...any) error {
 		name := from[key]
 		if name == "" {
@@ -204,8 +217,14 @@ func buildConfig(val, from map[string]string, needAuth bool) (*Config, error) {
 		return fmt.Errorf("%w: %s: %s", connector.ErrConfig, name, fmt.Sprintf(format, args...))
 	}
 	c := &Config{StatePath: val["state"], OutputDir: val["output"], LogFormat: val["log_format"], LogLevel: val["log_level"]}
+	if c.StatePath == "" {
+		return nil, bad("state", "must not be empty")
+	}
+	if c.TokenFile = val["token_file"]; c.TokenFile == "" {
+		c.TokenFile = c.StatePath + ".token"
+	}
 	var err error
-	if needAuth {
+	if need != authNone {
 		c.AccountID = strings.TrimSpace(val["account_id"])
 		if c.AccountID == "" {
 			return nil, bad("account_id", "the NetSuite account id is required (e.g. 1234567 or 1234567_SB1)")
@@ -221,21 +240,39 @@ func buildConfig(val, from map[string]string, needAuth bool) (*Config, error) {
 		if c.TokenURL == "" {
 			c.TokenURL = c.BaseURL + "/services/rest/auth/oauth2/v1/token"
 		}
-		method, err := auth.ParseMethod(val["auth_method"])
-		if err != nil {
-			return nil, err
+		c.RedirectURI, c.AuthorizeURL = val["redirect_uri"], val["authorize_url"]
+		if c.AuthorizeURL == "" {
+			c.AuthorizeURL = "https://" + hostID(c.AccountID) + ".app.netsuite.com/app/login/oauth2/authorize.nl"
+		}
+		method := auth.OAuth2Refresh
+		if need == authFull {
+			if method, err = auth.ParseMethod(val["auth_method"]); err != nil {
+				return nil, err
+			}
 		}
 		c.Auth = auth.Config{Method: method, AccountID: strings.ToUpper(strings.ReplaceAll(c.AccountID, "-", "_")), TokenURL: c.TokenURL,
 			ClientID: val["client_id"], ClientSecret: val["client_secret"], RefreshToken: val["refresh_token"],
 			CertificateID: val["certificate_id"], Algorithm: val["jwt_algorithm"], Scope: val["scope"],
 			ConsumerKey: val["consumer_key"], ConsumerSecret: val["consumer_secret"], TokenID: val["token_id"], TokenSecret: val["token_secret"]}
-		if method == auth.OAuth2M2M {
+		switch {
+		case need == authCodeFlow:
+		case method == auth.OAuth2M2M:
 			if err := loadPrivateKey(&c.Auth, val, bad); err != nil {
 				return nil, err
 			}
+		case method == auth.OAuth2Refresh:
+			// A refresh token saved by an earlier run (rotation) or by `extract auth` is
+			// preferred unless a different one has been configured since.
+			store, token, err := state.OpenTokenStore(c.TokenFile, c.AccountID, c.Auth.RefreshToken)
+			if err != nil {
+				return nil, err
+			}
+			c.Auth.RefreshToken, c.Auth.OnRefreshToken = token, store.Save
 		}
-		if err := c.Auth.Validate(); err != nil {
-			return nil, err
+		if need == authFull {
+			if err := c.Auth.Validate(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if c.Concurrency, err = strconv.Atoi(val["concurrency"]); err != nil || c.Concurrency < 1 || c.Concurrency > 100 {
@@ -275,12 +312,6 @@ func buildConfig(val, from map[string]string, needAuth bool) (*Config, error) {
 	case "debug", "info", "warn", "error":
 	default:
 		return nil, bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
-	}
-	if c.StatePath == "" {
-		return nil, bad("state", "must not be empty")
-	}
-	if c.TokenFile = val["token_file"]; c.TokenFile == "" {
-		c.TokenFile = c.StatePath + ".token"
 	}
 	if c.OutputDir == "" {
 		return nil, bad("output", "must not be empty")

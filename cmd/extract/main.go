@@ -36,7 +36,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
@@ -46,6 +46,7 @@ const usage = `extract copies NetSuite CRM records into Parquet or NDJSON files.
 Usage:
   extract run       [flags]   extract the streams (incremental after the first run)
   extract check     [flags]   authenticate and probe read access to each stream
+  extract auth      [flags]   get a first refresh token (authorization code + PKCE)
   extract discover  [flags]   print the streams and their typed columns as JSON
   extract demo      [flags]   run twice against the built-in fake NetSuite
   extract version             print the version
@@ -55,7 +56,7 @@ NETSUITE_* environment variables or a --config JSON file; see README.md.
 `
 
 // run is the whole program, testable: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitConfig
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdCheck(ctx, rest, stdout, stderr, getenv)
 	case "discover":
 		err = cmdDiscover(rest, stdout, stderr)
+	case "auth":
+		err = cmdAuth(ctx, rest, stdin, stdout, stderr, getenv)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "version", "--version":
@@ -134,7 +137,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 }
 
 // loadConfig parses flags and resolves the configuration.
-func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needAuth bool) (*Config, error) {
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, need authNeed) (*Config, error) {
 	configPath := addFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -143,7 +146,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	if err != nil {
 		return nil, err
 	}
-	return buildConfig(val, from, needAuth)
+	return buildConfig(val, from, need)
 }
 
 // newLogger writes JSON to stderr unless it is a terminal or text is asked for.
