@@ -115,10 +115,30 @@ func stamp(t time.Time) string {
 
 // checkResult is one stream's line of `extract check`.
 type checkResult struct {
-	Stream string `json:"stream"`
-	OK     bool   `json:"ok"`
-	Code   string `json:"code,omitempty"`
-	Detail string `json:"detail,omitempty"`
+	Stream  string `json:"stream"`
+	OK      bool   `json:"ok"`
+	Problem string `json:"problem,omitempty"` // what it means, in a few words
+	Code    string `json:"code,omitempty"`    // NetSuite's o:errorCode
+	Detail  string `json:"detail,omitempty"`
+}
+
+// diagnose names what a failed probe means. NetSuite answers "Record 'x' was not found"
+// both when the role lacks the permission and when the feature is off.
+func diagnose(err error) checkResult {
+	r := checkResult{Problem: "error", Code: "ERROR", Detail: err.Error()}
+	var ae *connector.APIError
+	if errors.As(err, &ae) {
+		r.Code, r.Detail = ae.Code, ae.Detail
+	}
+	switch {
+	case errors.Is(err, connector.ErrAuth):
+		r.Problem = "authentication failed"
+	case ae != nil && ae.Status == 400 && strings.Contains(ae.Detail, "was not found"):
+		r.Problem = "missing permission or feature disabled"
+	case errors.Is(err, connector.ErrTransient):
+		r.Problem = "NetSuite unavailable"
+	}
+	return r
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -137,15 +157,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	failed := 0
 	for _, name := range cfg.Streams {
 		_, err := client.SuiteQL(ctx, "SELECT id FROM "+name, 1, 0)
-		r := checkResult{Stream: name, OK: err == nil}
+		r := checkResult{OK: true}
 		if err != nil {
 			failed++
-			r.Code, r.Detail = "ERROR", err.Error()
-			var ae *connector.APIError
-			if errors.As(err, &ae) {
-				r.Code, r.Detail = ae.Code, ae.Detail
-			}
+			r = diagnose(err)
 		}
+		r.Stream = name
 		results = append(results, r)
 		// Without a token or a context nothing else can pass: stop probing.
 		if err != nil && (ctx.Err() != nil || errors.Is(err, connector.ErrAuth)) {
@@ -169,7 +186,7 @@ func printCheck(w io.Writer, results []checkResult, asJSON bool) {
 		if r.OK {
 			fmt.Fprintf(w, "%-14s ok\n", r.Stream)
 		} else {
-			fmt.Fprintf(w, "%-14s FAILED %s: %s\n", r.Stream, r.Code, r.Detail)
+			fmt.Fprintf(w, "%-14s %s (%s: %s)\n", r.Stream, r.Problem, r.Code, r.Detail)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -199,7 +200,7 @@ func fakeEnv(t *testing.T, rows int) (*netsuitetest.Server, map[string]string) {
 }
 
 func TestRunAndCheckAgainstFake(t *testing.T) {
-	_, env := fakeEnv(t, 1500)
+	srv, env := fakeEnv(t, 1500)
 	dir := t.TempDir()
 	code, out, stderr := runCLI(t, env, "run", "--json", "--state", filepath.Join(dir, "s.json"), "--output", filepath.Join(dir, "out"), "--streams", "customer,task")
 	if code != 0 {
@@ -227,6 +228,27 @@ func TestRunAndCheckAgainstFake(t *testing.T) {
 	if code != 0 || strings.Count(out, " ok") != 5 {
 		t.Fatalf("check exit %d:\n%s\n%s", code, out, stderr)
 	}
+	// A role without the Tasks permission: NetSuite says the record was not found.
+	srv.SetFault(func(r *http.Request) (int, string, bool) {
+		if b, _ := io.ReadAll(r.Body); strings.Contains(string(b), "FROM task") {
+			return 400, netsuitetest.ErrorBody(400, "INVALID_PARAMETER", "Invalid search query. Detailed unprocessed description follows. Search error occurred: Record 'task' was not found."), true
+		}
+		return 0, "", false
+	})
+	code, out, _ = runCLI(t, env, "check", "--json")
+	var results []checkResult
+	if err := json.Unmarshal([]byte(out), &results); err != nil || code != exitConfig || len(results) != 5 {
+		t.Fatalf("check with a missing permission: exit %d, %v\n%s", code, err, out)
+	}
+	for _, r := range results {
+		if r.OK != (r.Stream != "task") {
+			t.Errorf("%+v", r)
+		}
+		if r.Stream == "task" && (r.Problem != "missing permission or feature disabled" || r.Code != "INVALID_PARAMETER") {
+			t.Errorf("task diagnosis = %+v", r)
+		}
+	}
+	srv.SetFault(nil)
 	env["NETSUITE_CLIENT_SECRET"] = "wrong-secret"
 	code, out, stderr = runCLI(t, env, "check", "--json")
 	if code != exitAuth || !strings.Contains(stderr, "NETSUITE_CLIENT_SECRET") || strings.Contains(out+stderr, "wrong-secret") {
