@@ -303,3 +303,21 @@ func TestRepeatedHourIsReadCompletely(t *testing.T) {
 		t.Errorf("resume took %d requests for 3000 rows: the repeated hour should be read once", n)
 	}
 }
+
+// TestServerTimeUnavailableFallsBackToLocalClock: an account that refuses the serverTime
+// endpoint still extracts, with a watermark safely behind the local clock.
+func TestServerTimeUnavailableFallsBackToLocalClock(t *testing.T) {
+	h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(50), Seed: 1})
+	h.srv.SetFault(func(r *http.Request) (int, string, bool) {
+		if strings.HasSuffix(r.URL.Path, "/serverTime") {
+			return 404, netsuitetest.ErrorBody(404, "NONEXISTENT_ID", "The requested resource was not found."), true
+		}
+		return 0, "", false
+	})
+	before := time.Now()
+	res := h.mustRun([]string{connector.Contact}, Options{})
+	if got := res.Streams[0].To; !got.Before(before) || got.Before(before.Add(-localClockMargin-time.Minute)) {
+		t.Fatalf("watermark %v, want about %v before %v", got, localClockMargin, before)
+	}
+	h.assertMatchesTruth(connector.Contact)
+}
