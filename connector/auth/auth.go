@@ -1,6 +1,7 @@
 // Package auth turns NetSuite credentials into an http.RoundTripper that authenticates
-// every request: OAuth 2.0 bearer tokens (refresh-token grant today; client credentials
-// and token-based auth plug in at Method) with one refresh-and-retry on 401.
+// every request: OAuth 2.0 bearer tokens from the refresh-token grant or the client
+// credentials (M2M) grant, with one refresh-and-retry on 401, or token-based
+// authentication (OAuth 1.0a HMAC-SHA256 signatures), re-signed for every attempt.
 package auth
 
 import (
@@ -101,10 +102,18 @@ func NewTransport(c Config, base http.RoundTripper) (http.RoundTripper, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if c.Method != OAuth2Refresh {
-		return nil, fmt.Errorf("%w: NETSUITE_AUTH_METHOD=%s is not supported by this build yet; use oauth2-refresh", connector.ErrConfig, c.Method)
-	}
 	tokenClient := &http.Client{Transport: base, Timeout: time.Minute}
+	switch c.Method {
+	case TBA:
+		return newTBATransport(c, base), nil
+	case OAuth2M2M:
+		// The key is parsed here so that a bad key fails before any request.
+		src, err := newM2MSource(c, tokenClient)
+		if err != nil {
+			return nil, err
+		}
+		return &bearerTransport{base: base, fetch: src.token, method: c.Method, account: c.AccountID}, nil
+	}
 	src := &refreshSource{
 		conf: &oauth2.Config{
 			ClientID:     c.ClientID,

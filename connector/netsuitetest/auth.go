@@ -15,11 +15,10 @@ import (
 	"time"
 )
 
-// Authentication lives here, apart from the query service, so that the
-// token endpoint can grow more grants (client_credentials with a JWT
-// assertion) and request authentication more schemes (OAuth 1.0a TBA
-// headers) without touching anything else: add a grantHandler to grants, or
-// a case to authenticate.
+// Authentication lives here, apart from the query service: the token
+// endpoint's grants (refresh_token here, client_credentials with a JWT
+// assertion in m2m.go) and the schemes API requests may use (Bearer here,
+// OAuth 1.0a token-based authentication in tba.go).
 
 // oauthError is an RFC 6749 token-endpoint error.
 type oauthError struct {
@@ -48,10 +47,17 @@ type authState struct {
 	now          func() time.Time
 	grants       map[string]grantHandler
 
+	m2m *m2mConfig // nil: the client_credentials grant is not enabled
+	tba *tbaConfig // nil: token-based authentication is not enabled
+
 	mu      sync.Mutex
 	refresh map[string]bool      // refresh tokens that are currently valid
 	current string               // the newest valid refresh token
 	access  map[string]time.Time // access token -> expiry (server clock)
+	jtis    map[string]bool      // assertion ids already used (replay protection)
+	jtiLog  []string             // accepted assertion ids, in order
+	nonces  map[string]bool      // TBA nonces already used
+	audit   []string             // TBA login audit trail: the reason of each refusal
 }
 
 func newAuthState(o Options) *authState {
@@ -63,12 +69,16 @@ func newAuthState(o Options) *authState {
 		ttl:          o.AccessTokenTTL,
 		now:          o.Now,
 		grants: map[string]grantHandler{
-			"refresh_token": refreshTokenGrant,
-			// "client_credentials": M2M with a JWT client assertion goes here.
+			"refresh_token":      refreshTokenGrant,
+			"client_credentials": clientCredentialsGrant,
 		},
+		m2m:     newM2MConfig(o),
+		tba:     newTBAConfig(o),
 		refresh: map[string]bool{o.RefreshToken: true},
 		current: o.RefreshToken,
 		access:  map[string]time.Time{},
+		jtis:    map[string]bool{},
+		nonces:  map[string]bool{},
 	}
 }
 
@@ -86,14 +96,15 @@ func (a *authState) revokeRefreshToken() {
 
 var errUnauthenticated = errors.New("invalid login attempt")
 
-// authenticate checks the Authorization header of an API request. Only
-// bearer tokens are accepted today; TBA ("OAuth realm=...") would be verified
-// in its own case.
+// authenticate checks the Authorization header of an API request: a bearer
+// token from the token endpoint, or a token-based authentication signature.
 func (a *authState) authenticate(r *http.Request) error {
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	switch {
 	case strings.EqualFold(scheme, "Bearer"):
 		return a.checkAccessToken(strings.TrimSpace(cred))
+	case strings.EqualFold(scheme, "OAuth"):
+		return a.checkTBA(r, cred)
 	default:
 		return errUnauthenticated
 	}
@@ -114,9 +125,15 @@ func (a *authState) checkAccessToken(tok string) error {
 }
 
 // writeUnauthorized answers like NetSuite: the same INVALID_LOGIN body for
-// every cause (the real reason only shows in the Login Audit Trail).
-func (a *authState) writeUnauthorized(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s", error="invalid_token"`, a.account))
+// every cause (the real reason only shows in the Login Audit Trail). A
+// refused token-based signature is challenged with `OAuth realm="<account>"`
+// rather than Bearer.
+func (a *authState) writeUnauthorized(w http.ResponseWriter, r *http.Request) {
+	challenge := fmt.Sprintf(`Bearer realm="%s", error="invalid_token"`, a.account)
+	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "OAuth") {
+		challenge = fmt.Sprintf(`OAuth realm="%s"`, a.account)
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
 	writeNSError(w, http.StatusUnauthorized, "INVALID_LOGIN",
 		"Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at Setup > Users/Roles > User Management > View Login Audit Trail.")
 }

@@ -141,7 +141,7 @@ func TestTokenEndpoint(t *testing.T) {
 			{"wrong secret", "demo-client-id", "nope", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"demo-refresh-token"}}, 401, "invalid_client"},
 			{"no client auth", "", "", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"demo-refresh-token"}}, 401, "invalid_client"},
 			{"unknown refresh token", "demo-client-id", "demo-client-secret", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"stolen"}}, 400, "invalid_grant"},
-			{"client credentials not enabled", "", "", url.Values{"grant_type": {"client_credentials"}}, 400, "unsupported_grant_type"},
+			{"client credentials not enabled", "", "", url.Values{"grant_type": {"client_credentials"}}, 400, "unauthorized_client"},
 			{"password grant", "demo-client-id", "demo-client-secret", url.Values{"grant_type": {"password"}}, 400, "unsupported_grant_type"},
 			{"missing grant", "demo-client-id", "demo-client-secret", url.Values{}, 400, "invalid_request"},
 		}

@@ -48,6 +48,18 @@ type Options struct {
 	RotateRefreshTokens bool
 	AccessTokenTTL      time.Duration    // default 3600 s
 	Now                 func() time.Time // server clock; default time.Now
+	// OAuth 2.0 client credentials (M2M): the grant is enabled when
+	// CertificatePublicKeyPEM holds the public half of the signing key, as a
+	// "PUBLIC KEY" or "CERTIFICATE" PEM block (RSA ≥ 2048 bits, EC P-256,
+	// P-384 or P-521); otherwise it answers unauthorized_client. Assertions
+	// must carry kid = CertificateID (default "demo-certificate-id") and
+	// iss = ClientID. A certificate is also checked for expiry against Now.
+	// A PEM that holds no usable public key makes New panic (a test bug).
+	CertificateID           string
+	CertificatePublicKeyPEM []byte
+	// Token-based authentication (OAuth 1.0a, HMAC-SHA256): enabled when all
+	// four are set; the realm must be AccountID exactly.
+	ConsumerKey, ConsumerSecret, TokenID, TokenSecret string
 	// StringEnvelope renders count/offset/totalResults as JSON strings, like
 	// one of Oracle's documented samples.
 	StringEnvelope bool
@@ -404,7 +416,7 @@ func (s *Server) handleServerTime(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.auth.authenticate(r); err != nil {
-		s.auth.writeUnauthorized(w)
+		s.auth.writeUnauthorized(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "application/vnd.oracle.resource+json; type=singular")

@@ -35,7 +35,7 @@ func (s *Server) handleSuiteQL(w http.ResponseWriter, r *http.Request, body []by
 		return http.StatusMethodNotAllowed
 	}
 	if err := s.auth.authenticate(r); err != nil {
-		s.auth.writeUnauthorized(w)
+		s.auth.writeUnauthorized(w, r)
 		return http.StatusUnauthorized
 	}
 	if !hasPreferTransient(r.Header.Values("Prefer")) {
