@@ -55,6 +55,7 @@ type authState struct {
 	current string               // the newest valid refresh token
 	access  map[string]time.Time // access token -> expiry (server clock)
 	jtis    map[string]bool      // assertion ids already used (replay protection)
+	codes   map[string]codeGrant // authorization codes not yet exchanged
 	jtiLog  []string             // accepted assertion ids, in order
 	nonces  map[string]bool      // TBA nonces already used
 	audit   []string             // TBA login audit trail: the reason of each refusal
@@ -71,6 +72,7 @@ func newAuthState(o Options) *authState {
 		grants: map[string]grantHandler{
 			"refresh_token":      refreshTokenGrant,
 			"client_credentials": clientCredentialsGrant,
+			"authorization_code": authorizationCodeGrant,
 		},
 		m2m:     newM2MConfig(o),
 		tba:     newTBAConfig(o),
