@@ -45,12 +45,13 @@ func newClient(c *Config, log *slog.Logger) (*connector.Client, error) {
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := newFlagSet("run", "Extract the chosen streams into --output and checkpoint them in --state.", stderr)
 	asJSON := fs.Bool("json", false, "print the run summary as JSON")
+	fullRefresh := fs.Bool("full-refresh", false, "ignore the saved cursor of the chosen streams and read them again from --start-date (or all history)")
 	cfg, err := loadConfig(fs, args, getenv, authFull)
 	if err != nil {
 		return err
 	}
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	res, err := runExtract(ctx, cfg, log)
+	res, err := runExtract(ctx, cfg, *fullRefresh, log)
 	if res != nil {
 		printSummary(stdout, res, *asJSON)
 	}
@@ -58,7 +59,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 }
 
 // runExtract opens the state (locking it), then runs the pipeline.
-func runExtract(ctx context.Context, cfg *Config, log *slog.Logger) (*pipeline.Result, error) {
+func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Logger) (*pipeline.Result, error) {
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return nil, err
@@ -73,7 +74,7 @@ func runExtract(ctx context.Context, cfg *Config, log *slog.Logger) (*pipeline.R
 		return nil, fmt.Errorf("%w: --output: %w", connector.ErrConfig, err)
 	}
 	r := &pipeline.Runner{Source: client, Sink: out, State: st, Opts: pipeline.Options{
-		Streams: cfg.Streams, Location: cfg.TimeZone, Lookback: cfg.Lookback, StartDate: cfg.StartDate,
+		Streams: cfg.Streams, Location: cfg.TimeZone, Lookback: cfg.Lookback, StartDate: cfg.StartDate, FullRefresh: fullRefresh,
 		FileRows: cfg.FileRows, Logger: log,
 	}}
 	start := time.Now()

@@ -48,6 +48,7 @@ Usage:
   extract check     [flags]   authenticate and probe read access to each stream
   extract auth      [flags]   get a first refresh token (authorization code + PKCE)
   extract discover  [flags]   print the streams and their typed columns as JSON
+  extract state     show|reset STREAM [--state PATH]   inspect or reset checkpoints
   extract demo      [flags]   run twice against the built-in fake NetSuite
   extract version             print the version
 
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdAuth(ctx, rest, stdin, stdout, stderr, getenv)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
+	case "state":
+		err = cmdState(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "extract %s\n", version)
 	case "help", "-h", "--help":

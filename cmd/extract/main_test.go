@@ -342,3 +342,51 @@ func TestRotatingRefreshTokenSurvivesShortLivedTokens(t *testing.T) {
 		}
 	}
 }
+
+func TestStateShowAndReset(t *testing.T) {
+	_, env := fakeEnv(t, 20)
+	dir := t.TempDir()
+	statePath := filepath.Join(dir, "s.json")
+	if code, _, stderr := runCLI(t, env, "run", "--state", statePath, "--output", filepath.Join(dir, "out"), "--streams", "task,contact"); code != 0 {
+		t.Fatalf("run: %s", stderr)
+	}
+	code, out, _ := runCLI(t, nil, "state", "show", "--state", statePath)
+	var f state.File
+	if err := json.Unmarshal([]byte(out), &f); code != 0 || err != nil || f.Streams["task"].RowsTotal != 20 || f.Streams["contact"].Watermark.IsZero() {
+		t.Fatalf("state show: exit %d, %v\n%s", code, err, out)
+	}
+	if code, out, _ = runCLI(t, nil, "state", "reset", "task", "--state", statePath); code != 0 || !strings.Contains(out, "reset task") {
+		t.Fatalf("state reset: exit %d %s", code, out)
+	}
+	after, _ := state.Load(statePath)
+	if _, ok := after.Streams["task"]; ok || after.Streams["contact"].RowsTotal != 20 {
+		t.Fatalf("after reset: %+v", after.Streams)
+	}
+	// The reset stream is read again in full; the other is not.
+	code, out, _ = runCLI(t, env, "run", "--json", "--state", statePath, "--output", filepath.Join(dir, "out"), "--streams", "task,contact")
+	if code != 0 || !strings.Contains(out, `"stream": "task",`+"\n"+`      "rows": 20`) || !strings.Contains(out, `"stream": "contact",`+"\n"+`      "rows": 0`) {
+		t.Fatalf("run after reset: exit %d\n%s", code, out)
+	}
+	for _, bad := range [][]string{{"state"}, {"state", "reset"}, {"state", "reset", "invoices"}, {"state", "show", "--state", filepath.Join(dir, "missing", "x.json"), "extra"}} {
+		if code, _, _ := runCLI(t, nil, bad...); code != exitConfig {
+			t.Errorf("%v: exit %d, want %d", bad, code, exitConfig)
+		}
+	}
+	// A run holding the lock blocks a reset.
+	held, _ := state.Open(statePath, "TSTDRV1")
+	defer held.Close()
+	if code, _, stderr := runCLI(t, nil, "state", "reset", "contact", "--state", statePath); code != exitTransient {
+		t.Errorf("reset while locked: exit %d %s", code, stderr)
+	}
+}
+
+func TestFullRefreshFlag(t *testing.T) {
+	_, env := fakeEnv(t, 30)
+	dir := t.TempDir()
+	args := []string{"run", "--json", "--state", filepath.Join(dir, "s.json"), "--output", filepath.Join(dir, "out"), "--streams", "phonecall"}
+	runCLI(t, env, args...)
+	code, out, stderr := runCLI(t, env, append(args, "--full-refresh")...)
+	if code != 0 || !strings.Contains(out, `"rows": 30`) {
+		t.Fatalf("full refresh: exit %d %s\n%s", code, stderr, out)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/netsuitetest"
+	"github.com/extract-dev/extract/state"
 )
 
 // TestPast100kRowsInOneRun: 250,000 rows in one stream extract completely in one run; no
@@ -77,5 +78,24 @@ func TestThousandsOfRowsInOneSecond(t *testing.T) {
 	}
 	if !sawTie {
 		t.Errorf("no keyset query continued inside the shared second")
+	}
+}
+
+// TestFullRefreshRereadsEverything: --full-refresh ignores the watermark, writes every
+// row again and leaves a fresh watermark; counters keep adding up.
+func TestFullRefreshRereadsEverything(t *testing.T) {
+	h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(1500), Seed: 8})
+	streams := []string{connector.Customer}
+	h.mustRun(streams, Options{})
+	res := h.mustRun(streams, Options{FullRefresh: true})
+	if res.Streams[0].Rows != int64(len(h.srv.Truth(connector.Customer))) {
+		t.Fatalf("full refresh wrote %d rows", res.Streams[0].Rows)
+	}
+	f, _ := state.Load(h.statePath)
+	if st := f.Streams[connector.Customer]; st.RowsTotal != 2*res.Streams[0].Rows || st.Pass != nil || !st.Watermark.After(res.Streams[0].From.Add(-time.Second)) {
+		t.Fatalf("state after full refresh = %+v", st)
+	}
+	if res := h.mustRun(streams, Options{}); res.Streams[0].Rows != 0 {
+		t.Fatalf("run after the full refresh wrote %d rows", res.Streams[0].Rows)
 	}
 }

@@ -39,6 +39,9 @@ type Options struct {
 	Lookback time.Duration
 	// StartDate is the lower bound of a stream's first pass; zero reads all history.
 	StartDate time.Time
+	// FullRefresh ignores the saved watermark and any unfinished pass: every stream is
+	// read again from StartDate (or all history).
+	FullRefresh bool
 	// FileRows closes a file and checkpoints once it holds this many rows (default 100,000).
 	FileRows int64
 	// StreamConcurrency is how many streams run at once (default: all). The account-wide
@@ -168,6 +171,10 @@ func (s *streamRun) run(ctx context.Context, name string) error {
 	}
 	st, _ := s.state.Stream(name)
 	s.res.From, s.res.To = st.Watermark, st.Watermark
+	if s.opts.FullRefresh {
+		log.Info("full refresh: ignoring the saved watermark", "watermark", st.Watermark)
+		st.Watermark, st.Pass = time.Time{}, nil
+	}
 	if st.Pass != nil {
 		// An earlier run stopped inside a pass: finish it from its keyset position first.
 		s.res.Resumed = true

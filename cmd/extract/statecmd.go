@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/extract-dev/extract/connector"
+	"github.com/extract-dev/extract/state"
+)
+
+// cmdState shows the checkpoints or resets one stream's, so that its next run reads it
+// again from --start-date (or all history).
+func cmdState(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "show" && args[0] != "reset") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprint(stderr, "Usage: extract state show [--state PATH]\n       extract state reset STREAM [--state PATH]\n")
+			return nil
+		}
+		return fmt.Errorf("%w: want `extract state show` or `extract state reset STREAM`", connector.ErrConfig)
+	}
+	verb, rest := args[0], args[1:]
+	var stream string
+	if verb == "reset" {
+		if len(rest) == 0 || rest[0] == "" || rest[0][0] == '-' {
+			return fmt.Errorf("%w: extract state reset needs a stream name (%v)", connector.ErrConfig, connector.StreamNames)
+		}
+		stream, rest = rest[0], rest[1:]
+		if !slices.Contains(connector.StreamNames, stream) {
+			return fmt.Errorf("%w: unknown stream %q (want one of %v)", connector.ErrConfig, stream, connector.StreamNames)
+		}
+	}
+	fs := newFlagSet("state "+verb, "Inspect or reset checkpoints.", stderr)
+	path := fs.String("state", "extract-state.json", "state file")
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if verb == "show" {
+		f, err := state.Load(*path)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(f)
+	}
+	// Reset takes the lock: it must not race a running extract.
+	st, err := state.Open(*path, "")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, ok := st.Stream(stream); !ok {
+		fmt.Fprintf(stdout, "%s has no checkpoint in %s; nothing to reset\n", stream, *path)
+		return nil
+	}
+	if err := st.Reset(stream); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "reset %s in %s: its next run reads it from the start date (or all history)\n", stream, *path)
+	return nil
+}
