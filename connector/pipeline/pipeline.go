@@ -49,6 +49,10 @@ type Options struct {
 	StreamConcurrency int
 	Logger            *slog.Logger
 	Mem               memory.Allocator
+
+	// stepHook is for tests only: called at "page-fetched" and "batch-built", its error
+	// stops the run as a crash there would.
+	stepHook func(step string) error
 }
 
 // localClockMargin keeps a watermark taken from the local clock behind NetSuite's.
@@ -300,6 +304,9 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 		if err != nil {
 			return err
 		}
+		if err := s.step("page-fetched"); err != nil {
+			return err
+		}
 		rows, overlap := s.splitAtOverlap(page.Items)
 		last, err := s.convert(b, rows, w.After, nil)
 		if err != nil {
@@ -309,7 +316,12 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 			w.After = &last
 		}
 		final := !page.HasMore && overlap == nil
-		if !emit(batch{rec: b.NewRecord(), resume: w, final: final}) {
+		rec := b.NewRecord()
+		if err := s.step("batch-built"); err != nil {
+			rec.Release()
+			return err
+		}
+		if !emit(batch{rec: rec, resume: w, final: final}) {
 			return nil
 		}
 		if final {
@@ -362,6 +374,9 @@ func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connec
 			}
 			s.res.Requests++
 			page, err := s.src.SuiteQL(ctx, q, connector.PageSize, offset)
+			if err == nil {
+				err = s.step("page-fetched")
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -394,6 +409,13 @@ func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connec
 		}
 		log.Warn("rows in the repeated hour changed while being read; reading it again", "from", ov.Start)
 	}
+}
+
+func (s *streamRun) step(name string) error {
+	if s.opts.stepHook == nil {
+		return nil
+	}
+	return s.opts.stepHook(name)
 }
 
 // canSkip allows dropping a rejected column unless the extract cannot work without it.
