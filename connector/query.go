@@ -29,21 +29,29 @@ type Window struct {
 	After        *Keyset
 }
 
-// BuildQuery renders the incremental query for table t over w. Datetime bounds are written
-// as wall times in the session zone loc, because NetSuite reads TO_TIMESTAMP literals in
-// the session zone. Columns in skip are not selected (NetSuite rejected them); they stay in
-// the output schema as NULL.
+// Query is what an incremental query reads: Table's columns, less those in Skip (NetSuite
+// rejected them; they stay in the output as NULL) and those the connector derives, with
+// Filter (a condition the connector writes, never user text) ANDed to the window.
+type Query struct {
+	Table  schema.Table
+	Skip   map[string]bool
+	Filter string
+}
+
+// BuildQuery renders q over w. Datetime bounds are written as wall times in the session
+// zone loc, because NetSuite reads TO_TIMESTAMP literals in the session zone.
 //
 // The order is unique — (lastmodifieddate, id) — and the keyset is spelt out as
 // "a > x OR (a = x AND b > y)" because Oracle has no row-value inequality. Every reference
 // is qualified with the table name so that ORDER BY sorts on the stored instant and not on
 // the TO_CHAR alias of the same name.
-func BuildQuery(t schema.Table, skip map[string]bool, w Window, loc *time.Location) (string, error) {
+func BuildQuery(q Query, w Window, loc *time.Location) (string, error) {
+	t := q.Table
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	n := 0
 	for _, c := range t.Columns {
-		if skip[c.Name] && c.Name != t.PrimaryKey && c.Name != t.Cursor {
+		if c.Derived || (q.Skip[c.Name] && c.Name != t.PrimaryKey && c.Name != t.Cursor) {
 			continue
 		}
 		if n > 0 {
@@ -64,6 +72,9 @@ func BuildQuery(t schema.Table, skip map[string]bool, w Window, loc *time.Locati
 	id := t.Name + "." + t.PrimaryKey
 	fmt.Fprintf(&b, " FROM %s WHERE ", t.Name)
 	var conds []string
+	if q.Filter != "" {
+		conds = append(conds, q.Filter)
+	}
 	if !w.Lower.IsZero() {
 		c, err := bound(cursor, ">=", ">", w.Lower, loc)
 		if err != nil {

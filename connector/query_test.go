@@ -81,7 +81,7 @@ func TestBuildQuery(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := BuildQuery(tb, tc.skip, tc.w, la)
+			got, err := BuildQuery(Query{Table: tb, Skip: tc.skip}, tc.w, la)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,10 +90,10 @@ func TestBuildQuery(t *testing.T) {
 			}
 		})
 	}
-	if _, err := BuildQuery(tb, nil, Window{Upper: upper, After: &Keyset{Cursor: "2024-01-01' OR 1=1 --", ID: 1}}, la); err == nil {
+	if _, err := BuildQuery(Query{Table: tb}, Window{Upper: upper, After: &Keyset{Cursor: "2024-01-01' OR 1=1 --", ID: 1}}, la); err == nil {
 		t.Fatal("a cursor that is not a datetime reached the query")
 	}
-	if _, err := BuildQuery(tb, nil, Window{}, la); err == nil {
+	if _, err := BuildQuery(Query{Table: tb}, Window{}, la); err == nil {
 		t.Fatal("a window without an upper bound was accepted")
 	}
 }
@@ -159,12 +159,44 @@ func TestOverlapOf(t *testing.T) {
 	}
 	// The overlap's own bounds render as unambiguous literals.
 	tb := mustTable(t, Task)
-	q, err := BuildQuery(tb, nil, Window{Lower: o.Start, Upper: o.End}, la)
+	q, err := BuildQuery(Query{Table: tb}, Window{Lower: o.Start, Upper: o.End}, la)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := "WHERE task.lastmodifieddate > TO_TIMESTAMP('2024-11-03 00:59:59', 'YYYY-MM-DD HH24:MI:SS') AND task.lastmodifieddate < TO_TIMESTAMP('2024-11-03 02:00:00', 'YYYY-MM-DD HH24:MI:SS')"
 	if !strings.Contains(q, want) {
 		t.Fatalf("query %s\nlacks %s", q, want)
+	}
+}
+
+func TestStreamsCarryDeletedColumnNotSelected(t *testing.T) {
+	tb := mustTable(t, Contact)
+	c, ok := tb.Column(DeletedColumn)
+	if !ok || !c.Derived || c.Kind != schema.Bool {
+		t.Fatalf("contact has no derived %s column: %+v", DeletedColumn, c)
+	}
+	q, err := BuildQuery(Query{Table: tb}, Window{Upper: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, time.UTC)
+	if err != nil || strings.Contains(q, DeletedColumn) {
+		t.Fatalf("query selects the derived column: %s %v", q, err)
+	}
+}
+
+func TestDeletionsQuery(t *testing.T) {
+	for _, s := range StreamNames {
+		q, err := Deletions(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql, err := BuildQuery(q, Window{Upper: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "FROM deletedrecord WHERE deletedrecord.type IN ('" + s + "'"
+		if !strings.Contains(sql, want) || !strings.HasSuffix(sql, "ORDER BY deletedrecord.deleteddate, deletedrecord.recordid") {
+			t.Errorf("%s: %s", s, sql)
+		}
+	}
+	if _, err := Deletions("invoice"); err == nil {
+		t.Error("unknown stream accepted")
 	}
 }

@@ -75,14 +75,51 @@ var standardColumns = map[string][]schema.Column{
 	},
 }
 
+// DeletedColumn marks a tombstone: a row saying the record with this id was deleted at
+// its lastmodifieddate. It is false on every record read from its table.
+const DeletedColumn = "_deleted"
+
 // Table returns the declaration of a stream.
 func Table(name string) (schema.Table, error) {
 	cols, ok := standardColumns[name]
 	if !ok {
 		return schema.Table{}, fmt.Errorf("%w: unknown stream %q (want one of %s)", ErrConfig, name, strings.Join(StreamNames, ","))
 	}
-	t := schema.Table{Name: name, Columns: slices.Clone(cols), PrimaryKey: "id", Cursor: "lastmodifieddate"}
+	cols = append(slices.Clone(cols), schema.Column{Name: DeletedColumn, Kind: schema.Bool, Derived: true})
+	t := schema.Table{Name: name, Columns: cols, PrimaryKey: "id", Cursor: "lastmodifieddate"}
 	return t, t.Validate()
+}
+
+// deletedTypes are the deletedrecord.type values that stand for a stream's records. The
+// spelling NetSuite uses is not documented, so the record type id, its UI name and older
+// ids (custjob for customers, event and call for activities) are all matched.
+var deletedTypes = map[string][]string{
+	Customer:      {"customer", "Customer", "CUSTOMER", "custjob", "CustJob", "CUSTJOB"},
+	Contact:       {"contact", "Contact", "CONTACT"},
+	CalendarEvent: {"calendarevent", "calendarEvent", "CalendarEvent", "CALENDAREVENT", "event", "Event", "EVENT"},
+	Task:          {"task", "Task", "TASK"},
+	PhoneCall:     {"phonecall", "phoneCall", "PhoneCall", "PHONECALL", "call", "Call", "CALL"},
+}
+
+// deletedRecord is the part of NetSuite's deletedrecord table a tombstone needs.
+var deletedRecord = schema.Table{Name: "deletedrecord", PrimaryKey: "recordid", Cursor: "deleteddate", Columns: []schema.Column{
+	{Name: "recordid", Kind: schema.Integer}, {Name: "type", Kind: schema.Text}, {Name: "deleteddate", Kind: schema.DateTime},
+}}
+
+// Deletions is the query for a stream's deletions, in (deleteddate, recordid) order.
+// Customers and contacts share one id space (entities), events, tasks and calls another
+// (activities), so within one stream's types a record id is deleted at most once and the
+// order is unique.
+func Deletions(stream string) (Query, error) {
+	types, ok := deletedTypes[stream]
+	if !ok {
+		return Query{}, fmt.Errorf("%w: unknown stream %q", ErrConfig, stream)
+	}
+	quoted := make([]string, len(types))
+	for i, t := range types {
+		quoted[i] = "'" + t + "'"
+	}
+	return Query{Table: deletedRecord, Filter: "deletedrecord.type IN (" + strings.Join(quoted, ", ") + ")"}, nil
 }
 
 // ParseStreams reads a comma-separated stream list; empty means all streams.

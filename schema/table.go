@@ -62,9 +62,10 @@ func (k Kind) ArrowType() arrow.DataType {
 // Column is one output column. Name is the lowercase NetSuite field id, which is also the
 // output column name.
 type Column struct {
-	Name   string
-	Kind   Kind
-	Custom bool // a custom field (custentity…, custevent…) rather than a standard one
+	Name    string
+	Kind    Kind
+	Custom  bool // a custom field (custentity…, custevent…) rather than a standard one
+	Derived bool // set by the connector (e.g. _deleted), never selected from NetSuite
 }
 
 // Table is the declarative description of one stream.
@@ -93,6 +94,9 @@ func (t Table) Validate() error {
 	}
 	seen := make(map[string]bool, len(t.Columns))
 	for _, c := range t.Columns {
+		if c.Derived && (c.Name == t.PrimaryKey || c.Name == t.Cursor) {
+			return fmt.Errorf("table %s: key column %q cannot be derived", t.Name, c.Name)
+		}
 		if c.Name == "" || c.Name != strings.ToLower(c.Name) {
 			return fmt.Errorf("table %s: column %q must be a non-empty lowercase name", t.Name, c.Name)
 		}
@@ -121,6 +125,7 @@ const (
 	MetaPrimaryKey = "extract.primary_key"
 	MetaCursor     = "extract.cursor"
 	MetaCustom     = "extract.custom"
+	MetaDerived    = "extract.derived"
 )
 
 // ArrowSchema is the stream's Arrow schema: one field per column in declaration order.
@@ -138,6 +143,9 @@ func (t Table) ArrowSchema() *arrow.Schema {
 		}
 		if c.Custom {
 			keys, vals = append(keys, MetaCustom), append(vals, "true")
+		}
+		if c.Derived {
+			keys, vals = append(keys, MetaDerived), append(vals, "true")
 		}
 		fields[i] = arrow.Field{
 			Name:     c.Name,

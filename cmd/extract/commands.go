@@ -93,7 +93,7 @@ func printSummary(w io.Writer, res *pipeline.Result, asJSON bool) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tROWS\tFILES\tREQUESTS\tWATERMARK (UTC)")
+	fmt.Fprintln(tw, "STREAM\tROWS\tDELETED\tFILES\tREQUESTS\tWATERMARK (UTC)")
 	for _, s := range res.Streams {
 		note := ""
 		if s.Resumed {
@@ -102,7 +102,10 @@ func printSummary(w io.Writer, res *pipeline.Result, asJSON bool) {
 		if len(s.DroppedColumns) > 0 {
 			note += " dropped: " + strings.Join(s.DroppedColumns, ",")
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s → %s%s\n", s.Stream, s.Rows, s.Files, s.Requests, stamp(s.From), stamp(s.To), note)
+		if s.DeletionsUnavailable {
+			note += " (deletions unavailable)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s → %s%s\n", s.Stream, s.Rows, s.Deleted, s.Files, s.Requests, stamp(s.From), stamp(s.To), note)
 	}
 	tw.Flush()
 }
@@ -171,9 +174,16 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return err
 		}
 	}
+	// Deleted records are optional: a run goes on without them, so they never fail check.
+	r := checkResult{Stream: "deletedrecord", OK: true}
+	if _, err := client.SuiteQL(ctx, "SELECT recordid FROM deletedrecord", 1, 0); err != nil {
+		r = diagnose(err)
+		r.Stream, r.Problem = "deletedrecord", r.Problem+"; runs continue without deletions"
+	}
+	results = append(results, r)
 	printCheck(stdout, results, *asJSON)
 	if failed > 0 {
-		return fmt.Errorf("%w: %d of %d streams cannot be read; see the lines above", connector.ErrConfig, failed, len(results))
+		return fmt.Errorf("%w: %d of %d streams cannot be read; see the lines above", connector.ErrConfig, failed, len(cfg.Streams))
 	}
 	return nil
 }

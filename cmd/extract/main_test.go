@@ -225,7 +225,7 @@ func TestRunAndCheckAgainstFake(t *testing.T) {
 		}
 	}
 	code, out, stderr = runCLI(t, env, "check")
-	if code != 0 || strings.Count(out, " ok") != 5 {
+	if code != 0 || strings.Count(out, " ok") != 6 {
 		t.Fatalf("check exit %d:\n%s\n%s", code, out, stderr)
 	}
 	// A role without the Tasks permission: NetSuite says the record was not found.
@@ -237,7 +237,7 @@ func TestRunAndCheckAgainstFake(t *testing.T) {
 	})
 	code, out, _ = runCLI(t, env, "check", "--json")
 	var results []checkResult
-	if err := json.Unmarshal([]byte(out), &results); err != nil || code != exitConfig || len(results) != 5 {
+	if err := json.Unmarshal([]byte(out), &results); err != nil || code != exitConfig || len(results) != 6 {
 		t.Fatalf("check with a missing permission: exit %d, %v\n%s", code, err, out)
 	}
 	for _, r := range results {
@@ -360,6 +360,9 @@ func TestStateShowAndReset(t *testing.T) {
 	}
 	after, _ := state.Load(statePath)
 	if _, ok := after.Streams["task"]; ok || after.Streams["contact"].RowsTotal != 20 {
+		t.Fatalf("after reset: %+v", after.Streams)
+	}
+	if _, ok := after.Streams["task.deleted"]; ok {
 		t.Fatalf("after reset: %+v", after.Streams)
 	}
 	// The reset stream is read again in full; the other is not.

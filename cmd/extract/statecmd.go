@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/extract-dev/extract/connector"
+	"github.com/extract-dev/extract/connector/pipeline"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -51,12 +52,16 @@ func cmdState(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if _, ok := st.Stream(stream); !ok {
+	_, records := st.Stream(stream)
+	_, deletions := st.Stream(pipeline.DeletionsKey(stream))
+	if !records && !deletions {
 		fmt.Fprintf(stdout, "%s has no checkpoint in %s; nothing to reset\n", stream, *path)
 		return nil
 	}
-	if err := st.Reset(stream); err != nil {
-		return err
+	for _, key := range []string{stream, pipeline.DeletionsKey(stream)} {
+		if err := st.Reset(key); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "reset %s in %s: its next run reads it from the start date (or all history)\n", stream, *path)
 	return nil

@@ -280,13 +280,15 @@ func (s *Server) Upsert(table string, r Row) Row {
 	return t.toRow(row)
 }
 
-// Delete removes the row with this id (for deletedrecord: every row with
-// this recordid) and reports whether anything was removed.
+// Delete removes the row with this id and reports whether there was one. For a
+// record table it adds the deletedrecord row NetSuite keeps (type = the table
+// name, deleteddate = Now); for deletedrecord itself it removes every row with
+// this recordid.
 func (s *Server) Delete(table string, id int64) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	t, ok := s.tables[table]
 	if !ok {
+		s.mu.Unlock()
 		return false
 	}
 	if t.idCol >= 0 {
@@ -294,8 +296,14 @@ func (s *Server) Delete(table string, id int64) bool {
 		if ok {
 			t.removeRow(row)
 		}
+		s.mu.Unlock()
+		if ok {
+			// NetSuite records the deletion, stamped now, under the record type id.
+			s.Upsert("deletedrecord", Row{"recordid": id, "type": table, "deletedby": int64(-5), "context": "UI"})
+		}
 		return ok
 	}
+	defer s.mu.Unlock()
 	removed := false
 	k := t.keyCols[0]
 	for row := t.n - 1; row >= 0; row-- {

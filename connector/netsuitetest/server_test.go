@@ -221,3 +221,19 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Errorf("customer rows %d", n)
 	}
 }
+
+func TestDeleteRecordsTheDeletion(t *testing.T) {
+	clock := fixedNow
+	s := startServer(t, Options{Rows: map[string]int{"task": 3}, Now: func() time.Time { return clock }})
+	clock = clock.Add(time.Hour)
+	if !s.Delete("task", 2) || s.Delete("task", 2) {
+		t.Fatal("Delete of an existing id must succeed once")
+	}
+	rows := s.Truth("deletedrecord")
+	if len(rows) != 1 || rows[0]["recordid"] != int64(2) || rows[0]["type"] != "task" || !rows[0]["deleteddate"].(time.Time).Equal(clock) {
+		t.Fatalf("deletedrecord = %v", rows)
+	}
+	if len(s.Truth("task")) != 2 {
+		t.Fatalf("task rows = %d", len(s.Truth("task")))
+	}
+}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -25,9 +26,10 @@ func TestPast100kRowsInOneRun(t *testing.T) {
 	if s.Rows != n || s.Files != 3 {
 		t.Fatalf("wrote %d rows in %d files, want %d in 3", s.Rows, s.Files, n)
 	}
-	// One query per 1000 rows: the last full page already says hasMore=false.
-	if s.Requests != n/connector.PageSize {
-		t.Errorf("%d requests, want %d (one per 1000 rows)", s.Requests, n/connector.PageSize)
+	// One query per 1000 rows (the last full page already says hasMore=false), and one
+	// for the stream's deletions.
+	if got := h.srv.Stats().SuiteQLRequests[connector.Task]; got != n/connector.PageSize || s.Requests != int64(got+1) {
+		t.Errorf("%d task queries (%d in all), want %d", got, s.Requests, n/connector.PageSize)
 	}
 	for _, q := range h.srv.Stats().Queries {
 		if q.Offset != 0 || q.Status != 200 {
@@ -97,5 +99,58 @@ func TestFullRefreshRereadsEverything(t *testing.T) {
 	}
 	if res := h.mustRun(streams, Options{}); res.Streams[0].Rows != 0 {
 		t.Fatalf("run after the full refresh wrote %d rows", res.Streams[0].Rows)
+	}
+}
+
+// TestDeletionsBecomeTombstones: records deleted between runs arrive as tombstones in the
+// stream's own files; merged by id, the output equals NetSuite without them.
+func TestDeletionsBecomeTombstones(t *testing.T) {
+	clock := time.Now().UTC().Add(-24 * time.Hour)
+	h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(1200), Seed: 4, Now: func() time.Time { return clock }})
+	streams := []string{connector.Customer, connector.PhoneCall}
+	h.mustRun(streams, Options{})
+	clock = clock.Add(time.Hour)
+	customers := h.srv.Truth(connector.Customer)
+	for _, i := range []int{0, 1, 500, 1100} {
+		if !h.srv.Delete(connector.Customer, customers[i]["id"].(int64)) {
+			t.Fatalf("customer %v did not exist", customers[i]["id"])
+		}
+	}
+	h.srv.Delete(connector.PhoneCall, h.srv.Truth(connector.PhoneCall)[2]["id"].(int64))
+	h.srv.Upsert(connector.Customer, netsuitetest.Row{"id": customers[2]["id"], "companyname": "still here"})
+	clock = clock.Add(time.Hour)
+	res := h.mustRun(streams, Options{})
+	want := map[string][2]int64{connector.Customer: {1, 4}, connector.PhoneCall: {0, 1}}
+	for _, s := range res.Streams {
+		if got := [2]int64{s.Rows, s.Deleted}; got != want[s.Stream] {
+			t.Errorf("%s: rows, tombstones = %v, want %v", s.Stream, got, want[s.Stream])
+		}
+		h.assertMatchesTruth(s.Stream)
+	}
+	// A rerun reads nothing new: the deletions' watermark moved too.
+	for _, s := range h.mustRun(streams, Options{}).Streams {
+		if s.Rows != 0 || s.Deleted != 0 {
+			t.Errorf("%s: third run wrote %d rows, %d tombstones", s.Stream, s.Rows, s.Deleted)
+		}
+	}
+}
+
+// TestDeletionsUnavailableWarnAndContinue: an account without deletedrecord access still
+// extracts its records; the result says deletions were not read.
+func TestDeletionsUnavailableWarnAndContinue(t *testing.T) {
+	h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(30), Seed: 4})
+	h.srv.SetFault(func(r *http.Request) (int, string, bool) {
+		if strings.Contains(queryOf(r), "FROM deletedrecord") {
+			return 400, netsuitetest.ErrorBody(400, "INVALID_PARAMETER", "Invalid search query. Detailed unprocessed description follows. Search error occurred: Record 'deletedrecord' was not found."), true
+		}
+		return 0, "", false
+	})
+	res := h.mustRun([]string{connector.Task}, Options{})
+	if s := res.Streams[0]; s.Rows != 30 || !s.DeletionsUnavailable {
+		t.Fatalf("result = %+v", s)
+	}
+	f, _ := state.Load(h.statePath)
+	if _, ok := f.Streams[DeletionsKey(connector.Task)]; ok {
+		t.Errorf("a deletions checkpoint was saved although none were read")
 	}
 }

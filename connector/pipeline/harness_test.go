@@ -108,8 +108,9 @@ func (h *harness) mustRun(streams []string, opts Options) Result {
 }
 
 // outputRows reads every committed file of a stream, in file-name (time) order, with an
-// independent reader, and merges rows by id keeping the latest lastmodifieddate — what a
-// warehouse does with at-least-once output. It also returns the number of rows read.
+// independent reader, and merges rows by id as the README tells a warehouse to: keep the
+// latest lastmodifieddate, a tombstone winning a tie, then drop tombstoned ids. It also
+// returns the number of rows read, tombstones included.
 func (h *harness) outputRows(stream string) (map[int64]map[string]any, int) {
 	h.t.Helper()
 	files, _ := filepath.Glob(filepath.Join(h.out, stream, "*."+string(h.format)))
@@ -127,11 +128,19 @@ func (h *harness) outputRows(stream string) (map[int64]map[string]any, int) {
 			total++
 			id := r["id"].(int64)
 			if old, ok := merged[id]; ok {
-				if r["lastmodifieddate"].(time.Time).Before(old["lastmodifieddate"].(time.Time)) {
+				newer, older := r["lastmodifieddate"].(time.Time), old["lastmodifieddate"].(time.Time)
+				if newer.Before(older) || (newer.Equal(older) && old[connector.DeletedColumn] == true) {
 					continue
 				}
 			}
 			merged[id] = r
+		}
+	}
+	for id, r := range merged {
+		if r[connector.DeletedColumn] == true {
+			delete(merged, id)
+		} else if r[connector.DeletedColumn] != false {
+			h.t.Fatalf("%s id %d: %s = %v, want false on a record", stream, id, connector.DeletedColumn, r[connector.DeletedColumn])
 		}
 	}
 	return merged, total
@@ -316,6 +325,9 @@ func (h *harness) declaredColumns(stream string) []netsuitetest.Column {
 	}
 	var out []netsuitetest.Column
 	for _, c := range tb.Columns {
+		if c.Derived {
+			continue
+		}
 		fc, ok := byName[c.Name]
 		if !ok {
 			h.t.Fatalf("%s.%s is declared by the connector but unknown to the fake NetSuite", stream, c.Name)

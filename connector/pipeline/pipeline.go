@@ -72,14 +72,17 @@ type Runner struct {
 
 // StreamResult is what one stream did in a run.
 type StreamResult struct {
-	Stream         string    `json:"stream"`
-	Rows           int64     `json:"rows"`
-	Files          int64     `json:"files"`
-	Requests       int64     `json:"requests"`
-	From           time.Time `json:"from"` // watermark before the run (zero: first run)
-	To             time.Time `json:"to"`   // watermark after the run
-	Resumed        bool      `json:"resumed,omitempty"`
-	DroppedColumns []string  `json:"dropped_columns,omitempty"`
+	Stream   string    `json:"stream"`
+	Rows     int64     `json:"rows"`
+	Deleted  int64     `json:"deleted"` // tombstones written
+	Files    int64     `json:"files"`
+	Requests int64     `json:"requests"`
+	From     time.Time `json:"from"` // watermark before the run (zero: first run)
+	To       time.Time `json:"to"`   // watermark after the run
+	Resumed  bool      `json:"resumed,omitempty"`
+	// DeletionsUnavailable: the account lacks deletedrecord or the role may not read it.
+	DeletionsUnavailable bool     `json:"deletions_unavailable,omitempty"`
+	DroppedColumns       []string `json:"dropped_columns,omitempty"`
 }
 
 // Result is the run summary.
@@ -135,9 +138,8 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	}
 	for i, name := range opts.Streams {
 		g.Go(func() error {
-			s := &streamRun{opts: opts, src: r.Source, sink: r.Sink, state: r.State, now: now, res: &results[i]}
 			results[i].Stream = name
-			if err := s.run(gctx, name); err != nil {
+			if err := r.runStream(gctx, opts, now, name, &results[i]); err != nil {
 				return fmt.Errorf("stream %s: %w", name, err)
 			}
 			return nil
@@ -148,7 +150,55 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	return res, err
 }
 
-// streamRun is one stream's part of a run.
+// DeletionsKey is the state entry of a stream's deletions, beside the stream's own.
+func DeletionsKey(stream string) string { return stream + ".deleted" }
+
+// runStream extracts one stream: its records, then its deletions as tombstones — rows with
+// the stream's schema carrying id, lastmodifieddate = the deletion time and _deleted.
+// Both go to the stream's directory, so a warehouse applies them with one merge rule.
+func (r *Runner) runStream(ctx context.Context, opts Options, now time.Time, name string, res *StreamResult) error {
+	table, err := connector.Table(name)
+	if err != nil {
+		return err
+	}
+	log := opts.Logger.With("stream", name)
+	if n, err := r.Sink.CleanTemp(name); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("removed unfinished files of an earlier run", "files", n)
+	}
+	records := streamRun{opts: opts, src: r.Source, sink: r.Sink, state: r.State, now: now, res: res, log: log,
+		out: table, query: connector.Query{Table: table, Skip: map[string]bool{}}, key: name, written: &res.Rows,
+		toRow: func(row schema.RawRow) schema.RawRow { row[connector.DeletedColumn] = "F"; return row }}
+	if res.From, res.To, err = records.sync(ctx); err != nil {
+		return err
+	}
+	q, err := connector.Deletions(name)
+	if err != nil {
+		return err
+	}
+	q.Skip = map[string]bool{}
+	deletions := records
+	deletions.query, deletions.key, deletions.written, deletions.toRow = q, DeletionsKey(name), &res.Deleted, tombstone
+	deletions.log = log.With("part", "deletions")
+	if _, _, err := deletions.sync(ctx); err != nil {
+		if !errors.Is(err, connector.ErrConfig) {
+			return err
+		}
+		// The account lacks the table or the role its permission: records still flow.
+		res.DeletionsUnavailable = true
+		log.Warn("deleted records cannot be read; continuing without deletions", "error", err.Error())
+	}
+	return nil
+}
+
+// tombstone turns a deletedrecord row into a row of the stream saying the record is gone.
+func tombstone(row schema.RawRow) schema.RawRow {
+	return schema.RawRow{"id": row["recordid"], "lastmodifieddate": row["deleteddate"], connector.DeletedColumn: "T"}
+}
+
+// streamRun reads one query of a stream (its records, or its deletions) into the stream's
+// files, checkpointing under key.
 type streamRun struct {
 	opts  Options
 	src   Source
@@ -156,45 +206,39 @@ type streamRun struct {
 	state *state.Store
 	now   time.Time
 	res   *StreamResult
+	log   *slog.Logger
 
-	table schema.Table
-	skip  map[string]bool
+	out     schema.Table                      // the stream's output schema
+	query   connector.Query                   // what is selected; Skip grows as NetSuite rejects columns
+	key     string                            // state entry
+	written *int64                            // the result counter this query's rows add to
+	toRow   func(schema.RawRow) schema.RawRow // query row → output row
 }
 
-func (s *streamRun) run(ctx context.Context, name string) error {
-	table, err := connector.Table(name)
-	if err != nil {
-		return err
-	}
-	s.table, s.skip = table, map[string]bool{}
-	log := s.opts.Logger.With("stream", name)
-	if n, err := s.sink.CleanTemp(name); err != nil {
-		return err
-	} else if n > 0 {
-		log.Info("removed unfinished files of an earlier run", "files", n)
-	}
-	st, _ := s.state.Stream(name)
-	s.res.From, s.res.To = st.Watermark, st.Watermark
+// sync finishes an unfinished pass, then runs a new one up to NetSuite's clock, and
+// returns the watermark before and after.
+func (s *streamRun) sync(ctx context.Context) (from, to time.Time, err error) {
+	st, _ := s.state.Stream(s.key)
+	from = st.Watermark
 	if s.opts.FullRefresh {
-		log.Info("full refresh: ignoring the saved watermark", "watermark", st.Watermark)
+		s.log.Info("full refresh: ignoring the saved watermark", "watermark", st.Watermark)
 		st.Watermark, st.Pass = time.Time{}, nil
 	}
 	if st.Pass != nil {
 		// An earlier run stopped inside a pass: finish it from its keyset position first.
 		s.res.Resumed = true
-		log.Info("resuming an unfinished pass", "lower", st.Pass.Lower, "upper", st.Pass.Upper, "after_id", st.Pass.AfterID)
-		if st, err = s.pass(ctx, st, log); err != nil {
-			return err
+		s.log.Info("resuming an unfinished pass", "lower", st.Pass.Lower, "upper", st.Pass.Upper, "after_id", st.Pass.AfterID)
+		if st, err = s.pass(ctx, st, s.log); err != nil {
+			return from, from, err
 		}
 	}
 	if p, ok := s.newPass(st); ok {
 		st.Pass = p
-		if st, err = s.pass(ctx, st, log); err != nil {
-			return err
+		if st, err = s.pass(ctx, st, s.log); err != nil {
+			return from, from, err
 		}
 	}
-	s.res.To = st.Watermark
-	return nil
+	return from, st.Watermark, nil
 }
 
 // newPass plans the next pass: from the watermark less the look-back (or the start date)
@@ -267,7 +311,7 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 	if p.AfterCursor != "" {
 		w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID}
 	}
-	b := schema.NewBuilder(s.opts.Mem, s.table, s.opts.Location)
+	b := schema.NewBuilder(s.opts.Mem, s.out, s.opts.Location)
 	defer b.Release()
 	emit := func(bt batch) bool {
 		select {
@@ -289,14 +333,14 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 				w = *next
 			}
 		}
-		q, err := connector.BuildQuery(s.table, s.skip, w, s.opts.Location)
+		q, err := connector.BuildQuery(s.query, w, s.opts.Location)
 		if err != nil {
 			return err
 		}
 		s.res.Requests++
 		page, err := s.src.SuiteQL(ctx, q, connector.PageSize, 0)
 		if col, ok := connector.RejectedColumn(err); ok && s.canSkip(col) {
-			s.skip[col] = true
+			s.query.Skip[col] = true
 			s.res.DroppedColumns = append(s.res.DroppedColumns, col)
 			log.Warn("NetSuite rejected a column; extracting without it (it stays in the output as NULL)", "column", col, "error", err.Error())
 			continue
@@ -310,7 +354,7 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 		rows, overlap := s.splitAtOverlap(page.Items)
 		last, err := s.convert(b, rows, w.After, nil)
 		if err != nil {
-			return fmt.Errorf("%w: %s: page after %s: %w", connector.ErrData, s.table.Name, describe(w.After), err)
+			return fmt.Errorf("%w: %s: page after %s: %w", connector.ErrData, s.out.Name, describe(w.After), err)
 		}
 		if len(rows) > 0 {
 			w.After = &last
@@ -341,7 +385,7 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 // hour, and that hour.
 func (s *streamRun) splitAtOverlap(rows []schema.RawRow) ([]schema.RawRow, *connector.Overlap) {
 	for i, r := range rows {
-		if ov, ok := connector.OverlapOf(r[s.table.Cursor], s.opts.Location); ok {
+		if ov, ok := connector.OverlapOf(r[s.query.Table.Cursor], s.opts.Location); ok {
 			return rows[:i], &ov
 		}
 	}
@@ -361,7 +405,7 @@ func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connec
 	if w.Upper.Before(win.Upper) {
 		win.Upper = w.Upper
 	}
-	q, err := connector.BuildQuery(s.table, s.skip, win, s.opts.Location)
+	q, err := connector.BuildQuery(s.query, win, s.opts.Location)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +414,7 @@ func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connec
 		total, prev, stable := -1, ov.Start, true
 		for offset := 0; ; offset += connector.PageSize {
 			if offset+connector.PageSize > 100_000 {
-				return nil, fmt.Errorf("%w: %s: more than 100,000 rows were modified in the repeated hour %s–%s (UTC), which SuiteQL cannot page through", connector.ErrData, s.table.Name, ov.Start.UTC().Format(time.RFC3339), ov.End.UTC().Format(time.RFC3339))
+				return nil, fmt.Errorf("%w: %s: more than 100,000 rows were modified in the repeated hour %s–%s (UTC), which SuiteQL cannot page through", connector.ErrData, s.out.Name, ov.Start.UTC().Format(time.RFC3339), ov.End.UTC().Format(time.RFC3339))
 			}
 			s.res.Requests++
 			page, err := s.src.SuiteQL(ctx, q, connector.PageSize, offset)
@@ -388,7 +432,7 @@ func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connec
 			}
 			last, err := s.convert(b, page.Items, nil, &prev)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: repeated-hour page at offset %d: %w", connector.ErrData, s.table.Name, offset, err)
+				return nil, fmt.Errorf("%w: %s: repeated-hour page at offset %d: %w", connector.ErrData, s.out.Name, offset, err)
 			}
 			resume := w
 			if len(page.Items) > 0 {
@@ -405,7 +449,7 @@ func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connec
 			return &connector.Window{Lower: win.Upper, Upper: w.Upper}, nil
 		}
 		if attempt+1 >= maxOverlapRereads {
-			return nil, fmt.Errorf("%w: %s: rows in the repeated hour %s kept changing while being read", connector.ErrTransient, s.table.Name, ov.Start.UTC().Format(time.RFC3339))
+			return nil, fmt.Errorf("%w: %s: rows in the repeated hour %s kept changing while being read", connector.ErrTransient, s.out.Name, ov.Start.UTC().Format(time.RFC3339))
 		}
 		log.Warn("rows in the repeated hour changed while being read; reading it again", "from", ov.Start)
 	}
@@ -420,10 +464,11 @@ func (s *streamRun) step(name string) error {
 
 // canSkip allows dropping a rejected column unless the extract cannot work without it.
 func (s *streamRun) canSkip(col string) bool {
-	if col == s.table.PrimaryKey || col == s.table.Cursor || s.skip[col] {
+	t := s.query.Table
+	if col == t.PrimaryKey || col == t.Cursor || s.query.Skip[col] {
 		return false
 	}
-	_, declared := s.table.Column(col)
+	_, declared := t.Column(col)
 	return declared
 }
 
@@ -436,14 +481,14 @@ func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *conn
 		last = *after
 	}
 	for i, row := range rows {
-		id, cursor := row[s.table.PrimaryKey], row[s.table.Cursor]
+		id, cursor := row[s.query.Table.PrimaryKey], row[s.query.Table.Cursor]
 		first, second, ok := schema.WallInstants(cursor, s.opts.Location)
 		if !ok {
 			// Append names the stream, id and column of a cursor that does not parse.
-			if err := b.Append(row); err != nil {
+			if err := b.Append(s.toRow(row)); err != nil {
 				return last, err
 			}
-			return last, fmt.Errorf("row %d (id %s) has no %s although the query filters on it", i, id, s.table.Cursor)
+			return last, fmt.Errorf("row %d (id %s) has no %s although the query filters on it", i, id, s.query.Table.Cursor)
 		}
 		at := first
 		if prev != nil {
@@ -452,7 +497,7 @@ func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *conn
 			}
 			*prev = at
 		}
-		if err := b.AppendAt(row, at); err != nil {
+		if err := b.AppendAt(s.toRow(row), at); err != nil {
 			return last, err
 		}
 		n, err := strconv.ParseInt(id, 10, 64)
@@ -491,7 +536,7 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch, log *slog.Logger)
 		if b.rec.NumRows() > 0 {
 			if f == nil {
 				var err error
-				if f, err = s.sink.Create(s.table.Name, b.rec.Schema()); err != nil {
+				if f, err = s.sink.Create(s.out.Name, b.rec.Schema()); err != nil {
 					b.rec.Release()
 					return st, err
 				}
@@ -526,7 +571,7 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch, log *slog.Logger)
 			next.Pass = &p
 			next.RowsTotal += rc.Rows
 			next.FilesTotal++
-			s.res.Rows += rc.Rows
+			*s.written += rc.Rows
 			s.res.Files++
 		}
 		if b.final {
@@ -534,7 +579,7 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch, log *slog.Logger)
 			next.Pass = nil
 		}
 		next.UpdatedAt = time.Now().UTC()
-		if err := s.state.Save(s.table.Name, next); err != nil {
+		if err := s.state.Save(s.key, next); err != nil {
 			return st, err
 		}
 		st = next
