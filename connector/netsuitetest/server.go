@@ -280,6 +280,10 @@ func (s *Server) Upsert(table string, r Row) Row {
 	return t.toRow(row)
 }
 
+// deletedRecordTypeIDs are the fake's record type ids in deletedrecord (the real numbers
+// are not documented; only their distinctness matters).
+var deletedRecordTypeIDs = map[string]int64{"customer": -2, "contact": -6, "calendarevent": -20, "task": -21, "phonecall": -22}
+
 // Delete removes the row with this id and reports whether there was one. For a
 // record table it adds the deletedrecord row NetSuite keeps (type = the table
 // name, deleteddate = Now); for deletedrecord itself it removes every row with
@@ -298,8 +302,10 @@ func (s *Server) Delete(table string, id int64) bool {
 		}
 		s.mu.Unlock()
 		if ok {
-			// NetSuite records the deletion, stamped now, under the record type id.
-			s.Upsert("deletedrecord", Row{"recordid": id, "type": table, "deletedby": int64(-5), "context": "UI"})
+			// NetSuite records the deletion, stamped now, under the record type. Each type
+			// has its own recordtypeid, so deletions of equal ids of different types are
+			// separate rows (entity and activity ids overlap).
+			s.Upsert("deletedrecord", Row{"recordid": id, "recordtypeid": deletedRecordTypeIDs[table], "type": table, "deletedby": int64(-5), "context": "UI"})
 		}
 		return ok
 	}

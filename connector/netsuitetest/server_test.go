@@ -237,3 +237,14 @@ func TestDeleteRecordsTheDeletion(t *testing.T) {
 		t.Fatalf("task rows = %d", len(s.Truth("task")))
 	}
 }
+
+func TestDeletionsOfEqualIDsOfOtherTypesAreSeparate(t *testing.T) {
+	s := startServer(t, Options{})
+	s.Upsert("customer", Row{"id": int64(7)})
+	s.Upsert("task", Row{"id": int64(7)})
+	s.Delete("customer", 7)
+	s.Delete("task", 7)
+	if rows := s.Truth("deletedrecord"); len(rows) != 2 || rows[0]["type"] == rows[1]["type"] {
+		t.Fatalf("deletedrecord = %v, want one row per deleted record", rows)
+	}
+}
