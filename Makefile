@@ -6,7 +6,9 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEMO_OUT  := demo-out
 FUZZTIME  ?= 60s
 
-.PHONY: build test demo bench lint fuzz clean
+SEEDS     ?= 50
+
+.PHONY: build test demo bench lint fuzz property clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/extract
@@ -32,6 +34,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodePage$$' -fuzztime $(FUZZTIME) ./connector/
 	$(GO) test -run '^$$' -fuzz '^FuzzBuilderAppend$$' -fuzztime $(FUZZTIME) ./schema/
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./state/
+
+# The incremental-fidelity property test with many seeds (CI runs 3).
+property:
+	$(GO) test -count=1 -run '^TestPropertyOutputEqualsNetSuite$$' -timeout 60m ./connector/pipeline/ -args -property.seeds=$(SEEDS)
 
 clean:
 	rm -rf bin $(DEMO_OUT)
