@@ -1,6 +1,19 @@
 // Package pipeline runs an extract: for each stream it fetches SuiteQL pages in keyset
 // order, converts them to typed batches, writes them to the sink and checkpoints the state
 // file only after the rows a checkpoint covers are durable.
+//
+// The cursor's guarantee: after a successful run that started at NetSuite time T, every
+// record whose latest modification before T was visible to queries has been written at
+// least once in its latest version as of the read, and every record deleted before T has
+// a tombstone. A pass reads [watermark − lookback, T) in (lastmodifieddate, id) order with
+// a keyset, never a strict ">" on a bare timestamp, so rows sharing a second are never
+// skipped and no query pages toward NetSuite's 100,000-row cap; the watermark becomes T
+// only when the pass is complete, and a checkpoint inside a pass names the last durable
+// row. The look-back re-reads records stamped before they became visible. Bounds are kept
+// off the repeated hour of an autumn clock change (whose wall times name two instants), so
+// a run starting inside that hour promises only what came before it. Output is
+// at-least-once; merged by id (latest lastmodifieddate, a tombstone winning a tie) it
+// equals NetSuite.
 package pipeline
 
 import (
