@@ -226,6 +226,11 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, shown string, bo
 		return retryAfter(resp.Header.Get("Retry-After")), apiErr.classify()
 	}
 	if err := decode(b); err != nil {
+		var ie *ItemError
+		if errors.As(err, &ie) {
+			// Sound JSON with an unusable value: asking again returns the same row.
+			return 0, fmt.Errorf("%w: %s %s: %w", ErrData, method, shown, ie)
+		}
 		// A 200 with a body we cannot use is most often a proxy or a cut connection.
 		return 0, fmt.Errorf("%w: %w", ErrTransient, &ResponseError{Method: method, URL: shown, Reason: err.Error()})
 	}

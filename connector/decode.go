@@ -3,9 +3,11 @@ package connector
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/extract-dev/extract/schema"
 )
@@ -18,74 +20,85 @@ type Page struct {
 	Offset       int
 }
 
-// flexInt accepts a JSON number or a numeric string: Oracle documents both for the
-// envelope's count/offset/totalResults.
-type flexInt int
-
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	s := string(bytes.Trim(b, `"`))
-	if s == "null" {
-		return nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return fmt.Errorf("not an integer: %s", b)
-	}
-	*f = flexInt(n)
-	return nil
+// ItemError is a page whose JSON is sound but one of whose rows carries a value no
+// connector could use (text that is not UTF-8). It names the row and the key, and it is a
+// data error: asking again returns the same row.
+type ItemError struct {
+	Index  int    // position in the page
+	ID     string // the item's id, if it has a readable one
+	Key    string
+	Reason string
 }
 
-// flexBool accepts true/false or "true"/"false".
-type flexBool bool
-
-func (f *flexBool) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case "true", `"true"`, `"T"`:
-		*f = true
-	case "false", `"false"`, `"F"`, "null":
-		*f = false
-	default:
-		return fmt.Errorf("not a boolean: %s", b)
+func (e *ItemError) Error() string {
+	id := e.ID
+	if id == "" {
+		id = "(unknown)"
 	}
-	return nil
-}
-
-type envelope struct {
-	Count        *flexInt                      `json:"count"`
-	HasMore      *flexBool                     `json:"hasMore"`
-	Offset       flexInt                       `json:"offset"`
-	TotalResults flexInt                       `json:"totalResults"`
-	Items        *[]map[string]json.RawMessage `json:"items"`
+	return fmt.Sprintf("item %d, id %s, column %s: %s", e.Index, id, e.Key, e.Reason)
 }
 
 // DecodePage parses a SuiteQL response body. Keys are lowercased, NULLs and the per-item
 // "links" are dropped, and non-string scalars are rendered the way NetSuite renders them
-// as text, so the typed conversion downstream sees one representation.
+// as text, so the typed conversion downstream sees one representation. A nested value
+// (never sent for the columns we select) is kept as its JSON text: an undeclared key is
+// ignored downstream and a declared one fails its column's parser by name.
 func DecodePage(body []byte) (*Page, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("empty body")
 	}
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(body, &env); err != nil || env == nil {
+		if err == nil {
+			err = fmt.Errorf("null")
+		}
 		return nil, fmt.Errorf("not a SuiteQL page: %w", err)
 	}
-	if env.Items == nil {
-		return nil, fmt.Errorf(`no "items" array`)
-	}
-	if env.HasMore == nil {
+	p := &Page{}
+	hasMore, ok := env["hasMore"]
+	if !ok {
 		return nil, fmt.Errorf(`no "hasMore" flag`)
 	}
-	items := *env.Items
-	if bool(*env.HasMore) && len(items) == 0 {
+	var err error
+	if p.HasMore, err = envelopeBool(hasMore); err != nil {
+		return nil, fmt.Errorf(`"hasMore": %w`, err)
+	}
+	for name, dst := range map[string]*int{"offset": &p.Offset, "totalResults": &p.TotalResults} {
+		if raw, ok := env[name]; ok {
+			if *dst, err = envelopeInt(raw); err != nil {
+				return nil, fmt.Errorf("%q: %w", name, err)
+			}
+		}
+	}
+	rawItems, ok := env["items"]
+	if !ok {
+		return nil, fmt.Errorf(`no "items" array`)
+	}
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(rawItems, &items); err != nil {
+		return nil, fmt.Errorf(`"items" is not an array of objects: %w`, err)
+	}
+	if raw, ok := env["count"]; ok {
+		n, err := envelopeInt(raw)
+		if err != nil {
+			return nil, fmt.Errorf(`"count": %w`, err)
+		}
+		if n != len(items) {
+			return nil, fmt.Errorf(`"count" is %d but the page has %d items`, n, len(items))
+		}
+	}
+	if p.HasMore && len(items) == 0 {
 		return nil, fmt.Errorf(`"hasMore" is true but the page has no items`)
 	}
-	if env.Count != nil && int(*env.Count) != len(items) {
-		return nil, fmt.Errorf(`"count" is %d but the page has %d items`, *env.Count, len(items))
-	}
-	p := &Page{HasMore: bool(*env.HasMore), TotalResults: int(env.TotalResults), Offset: int(env.Offset), Items: make([]schema.RawRow, len(items))}
+	p.Items = make([]schema.RawRow, len(items))
 	for i, item := range items {
 		row, err := decodeItem(item)
 		if err != nil {
+			var ie *ItemError
+			if errors.As(err, &ie) {
+				ie.Index = i
+				return nil, ie
+			}
 			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
 		p.Items[i] = row
@@ -93,11 +106,44 @@ func DecodePage(body []byte) (*Page, error) {
 	return p, nil
 }
 
+// envelopeInt accepts a JSON number or a numeric string: Oracle documents both for the
+// envelope's count/offset/totalResults.
+func envelopeInt(raw json.RawMessage) (int, error) {
+	s := string(bytes.Trim(bytes.TrimSpace(raw), `"`))
+	if s == "null" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("not an integer: %s", truncateJSON(raw))
+	}
+	return n, nil
+}
+
+// envelopeBool accepts true/false, "true"/"false" and NetSuite's "T"/"F".
+func envelopeBool(raw json.RawMessage) (bool, error) {
+	switch string(bytes.TrimSpace(raw)) {
+	case "true", `"true"`, `"T"`:
+		return true, nil
+	case "false", `"false"`, `"F"`, "null":
+		return false, nil
+	}
+	return false, fmt.Errorf("not a boolean: %s", truncateJSON(raw))
+}
+
+func truncateJSON(raw json.RawMessage) string {
+	if len(raw) > 40 {
+		return string(raw[:40]) + "…"
+	}
+	return string(raw)
+}
+
 func decodeItem(item map[string]json.RawMessage) (schema.RawRow, error) {
 	if item == nil {
 		return nil, fmt.Errorf("item is not an object")
 	}
 	row := make(schema.RawRow, len(item))
+	var bad *ItemError
 	for k, raw := range item {
 		key := strings.ToLower(k)
 		if key == "links" {
@@ -108,11 +154,18 @@ func decodeItem(item map[string]json.RawMessage) (schema.RawRow, error) {
 		}
 		v, present, err := scalarText(raw)
 		if err != nil {
-			return nil, fmt.Errorf("key %q: %w", key, err)
+			if bad == nil {
+				bad = &ItemError{Key: key, Reason: err.Error()}
+			}
+			continue
 		}
 		if present {
 			row[key] = v
 		}
+	}
+	if bad != nil {
+		bad.ID = row["id"]
+		return nil, bad
 	}
 	return row, nil
 }
@@ -125,6 +178,10 @@ func scalarText(raw json.RawMessage) (text string, present bool, err error) {
 	}
 	switch raw[0] {
 	case '"':
+		// encoding/json would quietly turn bad bytes and lone surrogates into U+FFFD.
+		if !utf8.Valid(raw) || hasLoneSurrogate(raw) {
+			return "", false, fmt.Errorf("text is not valid UTF-8")
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", false, err
@@ -138,8 +195,54 @@ func scalarText(raw json.RawMessage) (text string, present bool, err error) {
 	case 'f':
 		return "F", true, nil
 	case '{', '[':
-		return "", false, fmt.Errorf("nested value where a scalar was expected")
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, raw); err != nil {
+			return "", false, err
+		}
+		return compact.String(), true, nil
 	default:
 		return string(raw), true, nil
 	}
+}
+
+// hasLoneSurrogate reports a \uD800–\uDFFF escape in a JSON string that is not half of
+// a high-low pair: JSON decoders replace it silently with U+FFFD.
+func hasLoneSurrogate(raw []byte) bool {
+	pendingHigh := false
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 >= len(raw) {
+			if pendingHigh {
+				return true
+			}
+			continue
+		}
+		if raw[i+1] != 'u' || i+5 >= len(raw) {
+			if pendingHigh {
+				return true
+			}
+			i++ // skip the escaped character, which may itself be a backslash
+			continue
+		}
+		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		i += 5
+		switch {
+		case err != nil:
+			return false // not a valid escape at all; json.Unmarshal reports it
+		case v >= 0xD800 && v <= 0xDBFF:
+			if pendingHigh {
+				return true
+			}
+			pendingHigh = true
+		case v >= 0xDC00 && v <= 0xDFFF:
+			if !pendingHigh {
+				return true
+			}
+			pendingHigh = false
+		default:
+			if pendingHigh {
+				return true
+			}
+		}
+	}
+	return pendingHigh
 }

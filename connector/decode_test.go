@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,11 +42,10 @@ func TestDecodePage(t *testing.T) {
 		{name: "no hasMore", body: `{"items":[]}`, wantErr: `no "hasMore"`},
 		{name: "hasMore without items", body: `{"hasMore":true,"items":[]}`, wantErr: "no items"},
 		{name: "count mismatch", body: `{"count":3,"hasMore":false,"items":[{"id":"1"}]}`, wantErr: `"count" is 3`},
-		{name: "items not array", body: `{"hasMore":false,"items":{}}`, wantErr: "not a SuiteQL page"},
-		{name: "item not object", body: `{"hasMore":false,"items":["x"]}`, wantErr: "not a SuiteQL page"},
-		{name: "nested value", body: `{"hasMore":false,"items":[{"id":"1","x":{"a":1}}]}`, wantErr: `key "x"`},
+		{name: "items not array", body: `{"hasMore":false,"items":{}}`, wantErr: `"items" is not an array`},
+		{name: "item not object", body: `{"hasMore":false,"items":["x"]}`, wantErr: `"items" is not an array`},
 		{name: "duplicate keys by case", body: `{"hasMore":false,"items":[{"id":"1","ID":"2"}]}`, wantErr: "twice"},
-		{name: "hasMore wrong type", body: `{"hasMore":3,"items":[]}`, wantErr: "not a SuiteQL page"},
+		{name: "hasMore wrong type", body: `{"hasMore":3,"items":[]}`, wantErr: `"hasMore": not a boolean`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,4 +92,52 @@ func FuzzDecodePage(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDecodeRejectsTextThatIsNotUTF8(t *testing.T) {
+	cases := map[string]bool{
+		`"caf\u00e9"`:              false,
+		`"emoji \ud83d\ude00 ok"`:  false,
+		`"a\\ud800b"`:              false, // an escaped backslash, then the letters u d 8 0 0
+		`"lone \ud800 high"`:       true,
+		`"lone \ude00 low"`:        true,
+		`"high at end \ud83d"`:     true,
+		`"two highs \ud83d\ud83d"`: true,
+		"\"raw \xff byte\"":        true,
+	}
+	for raw, bad := range cases {
+		body := `{"hasMore":false,"items":[{"id":"102","message":` + raw + `}]}`
+		p, err := DecodePage([]byte(body))
+		var ie *ItemError
+		if bad != errors.As(err, &ie) {
+			t.Errorf("%s: err = %v, want rejection %v", raw, err, bad)
+			continue
+		}
+		if bad && (ie.ID != "102" || ie.Key != "message" || ie.Index != 0) {
+			t.Errorf("%s: error names %+v", raw, ie)
+		}
+		if !bad && strings.ContainsRune(p.Items[0]["message"], '\uFFFD') {
+			t.Errorf("%s: decoded with a replacement character", raw)
+		}
+	}
+}
+
+func TestDecodeKeepsNestedValuesAsJSONText(t *testing.T) {
+	p, err := DecodePage([]byte(`{"hasMore":false,"items":[{"id":"1","custevent_nested":{"a": [1, 2]}}]}`))
+	if err != nil || p.Items[0]["custevent_nested"] != `{"a":[1,2]}` {
+		t.Fatalf("DecodePage = %v, %v", p, err)
+	}
+}
+
+func TestDecodeNamesTheEnvelopeField(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"hasMore":1,"items":[]}`:                       `"hasMore"`,
+		`{"hasMore":false,"count":"x","items":[]}`:       `"count"`,
+		`{"hasMore":false,"totalResults":[],"items":[]}`: `"totalResults"`,
+		`{"hasMore":false,"items":{}}`:                   `"items"`,
+	} {
+		if _, err := DecodePage([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming %s", body, err, want)
+		}
+	}
 }

@@ -269,6 +269,11 @@ func TestBadInput(t *testing.T) {
 			code: exitData, want: []string{"stream task", "id 102", "column timedevent"}},
 
 		// --- odd but usable responses: succeed with the values intact ---
+		{name: "control: a valid page served by the fault hook", task: once(200, body("resp-good.json")), check: func(t *testing.T, rows []map[string]any) {
+			if len(rows) != 3 || rowByID(rows, "103") == nil || rowByID(rows, "103")["completeddate"] != "2024-03-02" {
+				t.Errorf("rows = %v", rows)
+			}
+		}},
 		{name: "10 MB text value", task: once(200, bigBody), check: func(t *testing.T, rows []map[string]any) {
 			r := rowByID(rows, "102")
 			if r == nil {
@@ -307,11 +312,11 @@ func TestBadInput(t *testing.T) {
 		{name: "400 Record 'task' was not found", task: always(400, notFound),
 			code: exitConfig, want: []string{"stream task", "Record 'task' was not found", "offset=0"}},
 		{name: "401 on every request, token endpoint included", fault: func(r *http.Request) (int, string, bool) { return 401, invalidLogin, true },
-			code: exitAuth, want: []string{"401"}},
+			code: exitAuth, want: []string{"HTTP 401"}},
 		{name: "401 on every REST request", fault: func(r *http.Request) (int, string, bool) {
 			return 401, invalidLogin, r.URL.Path != badTokenPath
-		}, code: exitAuth, want: []string{"401"}},
-		{name: "401 on the task stream", task: always(401, invalidLogin), code: exitAuth, want: []string{"stream task", "401"}},
+		}, code: exitAuth, want: []string{"HTTP 401"}},
+		{name: "401 on the task stream", task: always(401, invalidLogin), code: exitAuth, want: []string{"stream task", "HTTP 401"}},
 		{name: "401 once (token revoked early) is healed by a fresh token", task: once(401, invalidLogin), check: goodRows},
 
 		// --- configuration ---
@@ -364,7 +369,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func runBadCase(t *testing.T, tc badCase, td string) {
-	dir := t.TempDir()
+	dir := neutralTempDir(t)
 	expand := func(s string) string {
 		return strings.NewReplacer("{dir}", dir, "{td}", td).Replace(s)
 	}
@@ -495,9 +500,22 @@ func runBadCase(t *testing.T, tc badCase, td string) {
 			t.Errorf("stdout/stderr leaks a secret (%.6s…)", s)
 		}
 	}
-	if t.Failed() {
+	if t.Failed() || os.Getenv("BADINPUT_LOG") != "" {
 		t.Logf("args: %q\nelapsed: %s, task queries: %d\nstderr (first 3000 bytes):\n%s", args, elapsed.Round(time.Millisecond), taskQueries.Load(), head(errText, 3000))
 	}
+}
+
+// neutralTempDir is a temporary directory whose name does not contain the test's name,
+// which t.TempDir's does: paths are printed on stderr, and a case's expected substring
+// must not be found in its own directory name.
+func neutralTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "bi-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 func head(s string, n int) string {
@@ -529,7 +547,7 @@ func TestBadInputPersistentTransient(t *testing.T) {
 		{"items is an object forever", always(200, body("resp-items-object.json")), exitTransient, []string{"stream task", "offset=0", "items"}},
 		{"hasMore is a number forever", always(200, body("resp-hasmore-number.json")), exitTransient, []string{"stream task", "offset=0", "hasMore"}},
 		{"hasMore true with no items forever", always(200, body("resp-hasmore-no-items.json")), exitTransient, []string{"stream task", "offset=0", "hasMore"}},
-		{"429 forever", always(429, netsuitetest.ConcurrencyLimitBody()), exitTransient, []string{"stream task", "offset=0", "429", "CONCURRENCY_LIMIT_EXCEEDED"}},
+		{"429 forever", always(429, netsuitetest.ConcurrencyLimitBody()), exitTransient, []string{"stream task", "offset=0", "HTTP 429", "CONCURRENCY_LIMIT_EXCEEDED"}},
 		{"500 UNEXPECTED_ERROR forever", always(500, netsuitetest.ErrorBody(500, "UNEXPECTED_ERROR", "An unexpected error occurred. Error ID: lx1abc")), exitTransient, []string{"stream task", "offset=0", "UNEXPECTED_ERROR"}},
 		// An unknown key is ignored whatever its value: a nested value under a key the
 		// stream does not declare must not make the page unusable.
@@ -559,7 +577,7 @@ func TestBadInputPersistentTransient(t *testing.T) {
 				}
 				return tc.task(n)
 			})
-			dir := t.TempDir()
+			dir := neutralTempDir(t)
 			statePath := filepath.Join(dir, "state.json")
 			outDir := filepath.Join(dir, "out")
 			before := []byte(tdFile(t, "state-valid.json"))

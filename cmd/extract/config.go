@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -265,7 +266,10 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 			// preferred unless a different one has been configured since.
 			store, token, err := state.OpenTokenStore(c.TokenFile, c.AccountID, c.Auth.RefreshToken)
 			if err != nil {
-				return nil, err
+				if errors.Is(err, state.ErrCorrupt) || errors.Is(err, state.ErrAccount) {
+					return nil, err
+				}
+				return nil, bad("token_file", "%v", err)
 			}
 			c.Auth.RefreshToken, c.Auth.OnRefreshToken = token, store.Save
 		}

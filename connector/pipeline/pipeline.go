@@ -444,7 +444,13 @@ func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *conn
 			return last, err // unreachable: AppendAt has parsed the id already
 		}
 		k := connector.Keyset{Cursor: cursor, ID: n}
-		if k == last {
+		// Outside a repeated hour the cursor text is fixed-width and unambiguous, so keyset
+		// order is text order: every row must come strictly after the one before, or a page
+		// that NetSuite repeated would be read again and again.
+		if prev == nil && (after != nil || i > 0) && !(k.Cursor > last.Cursor || (k.Cursor == last.Cursor && k.ID > last.ID)) {
+			return last, fmt.Errorf("row %d (%s, id %d) does not come after the keyset position (%s, id %d): NetSuite repeated a page or did not honour the ORDER BY", i, cursor, k.ID, last.Cursor, last.ID)
+		}
+		if prev != nil && k == last {
 			return last, fmt.Errorf("row %d repeats the keyset position (%s, id %d): NetSuite did not honour the ORDER BY", i, cursor, k.ID)
 		}
 		last = k
