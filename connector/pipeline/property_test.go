@@ -98,8 +98,9 @@ func propertyRun(t *testing.T, seed uint64) {
 		}
 	}()
 	runs := 0
+	sizes := rand.New(rand.NewPCG(seed, 0xf11e)) // the mutator owns rng
 	for deadline := time.Now().Add(4 * time.Second); time.Now().Before(deadline); runs++ {
-		h.mustRun(streams, Options{FileRows: int64(200 + rng.IntN(800))})
+		h.mustRun(streams, Options{FileRows: int64(200 + sizes.IntN(800))})
 	}
 	close(stop)
 	wg.Wait()
