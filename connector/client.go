@@ -73,6 +73,7 @@ type Client struct {
 
 	requests atomic.Int64 // attempts sent, retries included
 	retries  atomic.Int64
+	limiter  *Limiter // reported by Stats; set before the first request
 }
 
 // NewClient returns a client for baseURL (https://<host-id>.suitetalk.api.netsuite.com).
@@ -88,9 +89,27 @@ func NewClient(baseURL string, hc *http.Client, retry RetryPolicy, log *slog.Log
 }
 
 // Stats are the client's request counters.
-type Stats struct{ Requests, Retries int64 }
+type Stats struct {
+	Requests, Retries int64 // attempts sent (retries included; token requests not), retries
+	// Concurrency is the request limit's ceiling (NETSUITE_CONCURRENCY) and
+	// ConcurrencyLowest the lowest it was lowered to after NetSuite's 429s; Throttled
+	// counts those answers, token requests included. Zero without ReportLimiter.
+	Concurrency, ConcurrencyLowest int
+	Throttled                      int64
+}
 
-func (c *Client) Stats() Stats { return Stats{Requests: c.requests.Load(), Retries: c.retries.Load()} }
+func (c *Client) Stats() Stats {
+	s := Stats{Requests: c.requests.Load(), Retries: c.retries.Load()}
+	if c.limiter != nil {
+		ls := c.limiter.Stats()
+		s.Concurrency, s.ConcurrencyLowest, s.Throttled = ls.Max, ls.Lowest, ls.Throttled
+	}
+	return s
+}
+
+// ReportLimiter makes Stats include l, the limit in the client's transport. Call it
+// before the first request.
+func (c *Client) ReportLimiter(l *Limiter) { c.limiter = l }
 
 // SuiteQL runs one page of query q: limit rows (1..PageSize) from offset, which NetSuite
 // requires to be a multiple of limit.

@@ -13,8 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/auth"
 	"github.com/extract-dev/extract/connector/pipeline"
@@ -22,8 +20,13 @@ import (
 	"github.com/extract-dev/extract/state"
 )
 
-// newClient builds the SuiteQL client: network transport → account-wide request limit →
-// authentication, under a per-request timeout.
+// retryPolicy is the client's retry policy; the zero value takes connector's defaults.
+// Tests shorten it.
+var retryPolicy connector.RetryPolicy
+
+// newClient builds the SuiteQL client: network transport → account-wide request limit
+// (adaptive: lowered when NetSuite answers 429, shared with token requests) →
+// authentication, under a per-request timeout. The client's Stats report the limit.
 func newClient(c *Config, log *slog.Logger) (*connector.Client, error) {
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -33,13 +36,18 @@ func newClient(c *Config, log *slog.Logger) (*connector.Client, error) {
 		MaxIdleConnsPerHost:   c.Concurrency,
 		ForceAttemptHTTP2:     true,
 	}
-	limited := connector.LimitTransport(base, semaphore.NewWeighted(int64(c.Concurrency)))
-	authed, err := auth.NewTransport(c.Auth, limited)
+	limiter := connector.NewLimiter(c.Concurrency, connector.WithLimitLogger(log))
+	authed, err := auth.NewTransport(c.Auth, limiter.Transport(base))
 	if err != nil {
 		return nil, err
 	}
 	hc := &http.Client{Transport: authed, Timeout: c.RequestTimeout}
-	return connector.NewClient(c.BaseURL, hc, connector.RetryPolicy{}, log)
+	client, err := connector.NewClient(c.BaseURL, hc, retryPolicy, log)
+	if err != nil {
+		return nil, err
+	}
+	client.ReportLimiter(limiter)
+	return client, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -58,8 +66,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	return err
 }
 
+// runSummary is what `extract run` prints: the pipeline's result and the client's totals.
+type runSummary struct {
+	*pipeline.Result
+	// Requests counts every request sent to NetSuite's REST API, retries included (token
+	// requests are not); Retries the retries among them.
+	Requests int64 `json:"requests"`
+	Retries  int64 `json:"retries"`
+	// Concurrency is the request limit (NETSUITE_CONCURRENCY); ConcurrencyLowest the lowest
+	// it was lowered to after NetSuite refused requests for lack of concurrency slots.
+	Concurrency       int `json:"concurrency"`
+	ConcurrencyLowest int `json:"concurrency_lowest"`
+}
+
 // runExtract opens the state (locking it), then runs the pipeline.
-func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Logger) (*pipeline.Result, error) {
+func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Logger) (*runSummary, error) {
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return nil, err
@@ -81,20 +102,24 @@ func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Lo
 	res, err := r.Run(ctx)
 	stats := client.Stats()
 	log.Info("run finished", "ok", err == nil, "duration", time.Since(start).Round(time.Millisecond).String(),
-		"requests", stats.Requests, "retries", stats.Retries)
-	return &res, err
+		"requests", stats.Requests, "retries", stats.Retries, "throttled", stats.Throttled,
+		"concurrency", stats.Concurrency, "concurrency_lowest", stats.ConcurrencyLowest)
+	return &runSummary{Result: &res, Requests: stats.Requests, Retries: stats.Retries,
+		Concurrency: stats.Concurrency, ConcurrencyLowest: stats.ConcurrencyLowest}, err
 }
 
-func printSummary(w io.Writer, res *pipeline.Result, asJSON bool) {
+// printSummary prints the run summary on w: one line per stream and a line of totals, or
+// with asJSON one JSON object (the pipeline's result with the totals beside it).
+func printSummary(w io.Writer, sum *runSummary, asJSON bool) {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(res)
+		_ = enc.Encode(sum)
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tROWS\tDELETED\tFILES\tREQUESTS\tWATERMARK (UTC)")
-	for _, s := range res.Streams {
+	for _, s := range sum.Streams {
 		note := ""
 		if s.Resumed {
 			note = " (resumed)"
@@ -108,6 +133,7 @@ func printSummary(w io.Writer, res *pipeline.Result, asJSON bool) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s → %s%s\n", s.Stream, s.Rows, s.Deleted, s.Files, s.Requests, stamp(s.From), stamp(s.To), note)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "requests %d (retries %d), concurrency %d (lowest %d)\n", sum.Requests, sum.Retries, sum.Concurrency, sum.ConcurrencyLowest)
 }
 
 func stamp(t time.Time) string {

@@ -67,6 +67,7 @@ type Options struct {
 	Rows           map[string]int // generated rows per table
 	Seed           int64          // generator seed
 	FixturesDir    string         // if set, load <dir>/<table>.json as well
+	NoRecordAPI    bool           // the role may not use the REST record API: 403 (record.go)
 }
 
 // Stats is a snapshot of what the server has seen.
@@ -77,6 +78,7 @@ type Stats struct {
 	TokenRequests   int
 	MaxInFlight     int // max concurrent requests observed across all endpoints
 	Queries         []QueryLog
+	RecordRequests  int // REST record API requests (record.go), answered or not
 }
 
 // QueryLog records one SuiteQL request.
@@ -92,7 +94,17 @@ type QueryLog struct {
 // Fault lets a test answer a request itself before normal handling (to
 // inject 429, 500, slow responses ...). Returning inject=false continues
 // normally. It runs while the request counts as in flight.
+//
+// The status DropConnection (-1) answers nothing: the server closes the
+// connection (the body is ignored), as a proxy or a NetSuite node going away
+// does. The client sees a reset or an unexpected EOF. The request stops
+// counting as in flight before the connection closes; a SuiteQL request is
+// logged with Status -1.
 type Fault func(r *http.Request) (status int, body string, inject bool)
+
+// DropConnection is the Fault status that closes the connection without an
+// answer.
+const DropConnection = -1
 
 // Server is a running fake NetSuite account.
 type Server struct {
@@ -373,7 +385,14 @@ func (s *Server) countTokenRequest() {
 // ServeHTTP tracks concurrency, applies the fault hook and routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := s.inFlight.Add(1)
-	defer s.inFlight.Add(-1)
+	left := false // the request stopped counting as in flight
+	leave := func() {
+		if !left {
+			left = true
+			s.inFlight.Add(-1)
+		}
+	}
+	defer leave()
 	for {
 		m := s.maxInFlight.Load()
 		if n <= m || s.maxInFlight.CompareAndSwap(m, n) {
@@ -399,6 +418,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case tokenPath:
 				s.countTokenRequest()
 			}
+			if status == DropConnection {
+				s.drop(w, leave)
+				return
+			}
 			if len(fb) > 0 && (fb[0] == '{' || fb[0] == '[') {
 				w.Header().Set("Content-Type", "application/vnd.oracle.resource+json; type=error")
 			}
@@ -418,10 +441,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleToken(w, r)
 	case serverTimePath:
 		s.handleServerTime(w, r)
+	case recordRoute(r.URL.Path):
+		s.handleRecord(w, r)
 	default:
 		writeNSError(w, http.StatusNotFound, "NONEXISTENT_ID",
 			fmt.Sprintf("The requested resource %s was not found.", r.URL.Path))
 	}
+}
+
+// drop closes the request's connection without an answer. The request leaves
+// the in-flight count first: the client may send its next request the moment
+// it sees the connection close.
+func (s *Server) drop(w http.ResponseWriter, leave func()) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("netsuitetest: DropConnection needs a connection that can be hijacked (HTTP/1.1)")
+	}
+	conn, _, err := hj.Hijack()
+	leave()
+	if err != nil {
+		panic("netsuitetest: DropConnection: " + err.Error())
+	}
+	_ = conn.Close()
 }
 
 func (s *Server) handleServerTime(w http.ResponseWriter, r *http.Request) {

@@ -340,8 +340,11 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 			if ov, ok := connector.OverlapOf(w.After.Cursor, s.opts.Location); ok {
 				// A checkpoint inside an overlap: read the overlap again from its start.
 				next, err := s.readOverlap(ctx, b, w, ov, emit, log)
-				if err != nil || next == nil {
+				if err != nil {
 					return err
+				}
+				if next == nil {
+					return context.Cause(ctx)
 				}
 				w = *next
 			}
@@ -365,7 +368,7 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 			return err
 		}
 		rows, overlap := s.splitAtOverlap(page.Items)
-		last, err := s.convert(b, rows, w.After, nil)
+		last, err := s.convert(b, rows, w.After)
 		if err != nil {
 			return fmt.Errorf("%w: %s: page after %s: %w", connector.ErrData, s.out.Name, describe(w.After), err)
 		}
@@ -379,15 +382,20 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 			return err
 		}
 		if !emit(batch{rec: rec, resume: w, final: final}) {
-			return nil
+			// Not a success: the pass did not reach its end. If the writer failed, pass
+			// reports the writer's error; otherwise this is the cancellation.
+			return context.Cause(ctx)
 		}
 		if final {
 			return nil
 		}
 		if overlap != nil {
 			next, err := s.readOverlap(ctx, b, w, *overlap, emit, log)
-			if err != nil || next == nil {
+			if err != nil {
 				return err
+			}
+			if next == nil {
+				return context.Cause(ctx)
 			}
 			w = *next
 		}
@@ -411,30 +419,22 @@ func (s *streamRun) canSkip(col string) bool {
 	return declared
 }
 
-// convert appends rows to b and returns the keyset position of the last one. With prev
-// set (rows of an overlap, in instant order), an ambiguous cursor is read as the earliest
-// of its instants not before the previous row's, and prev advances.
-func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *connector.Keyset, prev *time.Time) (connector.Keyset, error) {
+// convert appends keyset-ordered rows (none in a repeated hour: splitAtOverlap cut them
+// off) to b and returns the keyset position of the last one.
+func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *connector.Keyset) (connector.Keyset, error) {
 	var last connector.Keyset
 	if after != nil {
 		last = *after
 	}
 	for i, row := range rows {
 		id, cursor := row[s.query.Table.PrimaryKey], row[s.query.Table.Cursor]
-		first, second, ok := schema.WallInstants(cursor, s.opts.Location)
+		at, _, ok := schema.WallInstants(cursor, s.opts.Location)
 		if !ok {
 			// Append names the stream, id and column of a cursor that does not parse.
 			if err := b.Append(s.toRow(row)); err != nil {
 				return last, err
 			}
 			return last, fmt.Errorf("row %d (id %s) has no %s although the query filters on it", i, id, s.query.Table.Cursor)
-		}
-		at := first
-		if prev != nil {
-			if first.Before(*prev) {
-				at = second
-			}
-			*prev = at
 		}
 		if err := b.AppendAt(s.toRow(row), at); err != nil {
 			return last, err
@@ -447,11 +447,8 @@ func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *conn
 		// Outside a repeated hour the cursor text is fixed-width and unambiguous, so keyset
 		// order is text order: every row must come strictly after the one before, or a page
 		// that NetSuite repeated would be read again and again.
-		if prev == nil && (after != nil || i > 0) && !(k.Cursor > last.Cursor || (k.Cursor == last.Cursor && k.ID > last.ID)) {
+		if (after != nil || i > 0) && !(k.Cursor > last.Cursor || (k.Cursor == last.Cursor && k.ID > last.ID)) {
 			return last, fmt.Errorf("row %d (%s, id %d) does not come after the keyset position (%s, id %d): NetSuite repeated a page or did not honour the ORDER BY", i, cursor, k.ID, last.Cursor, last.ID)
-		}
-		if prev != nil && k == last {
-			return last, fmt.Errorf("row %d repeats the keyset position (%s, id %d): NetSuite did not honour the ORDER BY", i, cursor, k.ID)
 		}
 		last = k
 	}
