@@ -63,6 +63,8 @@ var settings = []setting{
 	{key: "file_rows", flag: "file-rows", def: "100000", help: "rows per output file; a checkpoint follows each file"},
 	{key: "log_format", flag: "log-format", help: "json | text (default json unless stderr is a terminal)"},
 	{key: "log_level", flag: "log-level", def: "info", help: "debug | info | warn | error"},
+	{key: "shutdown_timeout", flag: "shutdown-timeout", def: "30s", help: "after SIGINT/SIGTERM or --max-duration, exit anyway if the run has not stopped within this long (a second signal exits at once)"},
+	{key: "max_duration", flag: "max-duration", help: "stop the run after this long, like an interrupt, and exit with code 4 (default no limit)"},
 }
 
 // Config is the validated configuration of a run.
@@ -81,6 +83,8 @@ type Config struct {
 	StartDate                    time.Time
 	FileRows                     int64
 	LogFormat, LogLevel          string
+	ShutdownTimeout              time.Duration // how long a stop may take before the process exits anyway
+	MaxDuration                  time.Duration // total run deadline; 0: none
 }
 
 // addFlags registers the settings that have flags, plus --config.
@@ -319,6 +323,14 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 	}
 	if c.OutputDir == "" {
 		return nil, bad("output", "must not be empty")
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(val["shutdown_timeout"]); err != nil || c.ShutdownTimeout <= 0 {
+		return nil, bad("shutdown_timeout", "want a positive duration such as 30s, got %q", val["shutdown_timeout"])
+	}
+	if md := val["max_duration"]; md != "" {
+		if c.MaxDuration, err = time.ParseDuration(md); err != nil || c.MaxDuration <= 0 {
+			return nil, bad("max_duration", "want a positive duration such as 2h, got %q", md)
+		}
 	}
 	return c, nil
 }

@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
 	_ "time/tzdata" // session zones must resolve on machines without a zoneinfo database
 
 	"github.com/extract-dev/extract/connector"
@@ -35,11 +37,73 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := onSignals(os.Stderr, os.Exit)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
+
+// onSignals returns a context that the first SIGINT or SIGTERM cancels, with an
+// *interruption naming the signal as its cause. A second signal exits at once with code 6
+// (the operator has asked twice: do not wait for the shutdown bound). stop releases the
+// signals.
+func onSignals(stderr io.Writer, exit func(int)) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(&interruption{signal: s})
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "extract: interrupted again by %s; exiting at once\n", signalName(s))
+			exit(exitInterrupted)
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			cancel(nil)
+		})
+	}
+}
+
+// interruption is the cause of a run context cancelled by a signal.
+type interruption struct{ signal os.Signal }
+
+func (e *interruption) Error() string {
+	if e.signal == nil {
+		return "interrupted"
+	}
+	return "interrupted by " + signalName(e.signal)
+}
+
+func (e *interruption) Unwrap() error { return connector.ErrInterrupted }
+
+func signalName(s os.Signal) string {
+	switch s {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// deadlineStop is the cause of a run context cancelled by --max-duration.
+type deadlineStop struct{ after time.Duration }
+
+func (e *deadlineStop) Error() string { return "stopped after --max-duration " + e.after.String() }
+
+func (e *deadlineStop) Unwrap() error { return context.DeadlineExceeded }
 
 const usage = `extract copies NetSuite CRM records into Parquet or NDJSON files.
 
@@ -56,42 +120,254 @@ Run "extract <command> --help" for the flags of a command. Connection settings c
 NETSUITE_* environment variables or a --config JSON file; see README.md.
 `
 
+// defaultShutdownTimeout bounds a stop until the configuration says otherwise.
+const defaultShutdownTimeout = 30 * time.Second
+
 // run is the whole program, testable: it returns the exit code.
+//
+// The command runs in its own goroutine. Once ctx is cancelled (a signal) or
+// --max-duration passes, run waits at most --shutdown-timeout for it to stop; if it has
+// not, run says so and returns anyway, and main exits, abandoning whatever blocks it
+// (files and state are crash-safe: a final-named file is complete and the state file
+// names only durable files). Writes of an abandoned command are discarded.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	s := newSession(ctx, stdout, stderr, getenv)
+	defer s.close()
+	done := make(chan error, 1)
+	go func() { done <- dispatch(s.ctx, args, stdin, s.stdout, s.stderr, getenv) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-s.ctx.Done():
+		bound := s.shutdownTimeout()
+		timer := time.NewTimer(bound)
+		defer timer.Stop()
+		select {
+		case err = <-done:
+		case <-timer.C:
+			stop, code := s.stopped()
+			if code == exitInterrupted {
+				stop = "interrupted" // the documented line, whichever signal it was
+			}
+			s.stderr.last(fmt.Sprintf("extract: %s; did not stop within %s, exiting\n", stop, bound))
+			return code
+		}
+	}
+	return s.finish(args, err)
+}
+
+// errExit ends run with a code after the command has printed what it had to say.
+type errExit int
+
+func (e errExit) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+// dispatch runs the command args[0].
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return exitConfig
+		return errExit(exitConfig)
 	}
-	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "run":
-		err = cmdRun(ctx, rest, stdout, stderr, getenv)
+		return cmdRun(ctx, rest, stdout, stderr, getenv)
 	case "check":
-		err = cmdCheck(ctx, rest, stdout, stderr, getenv)
+		return cmdCheck(ctx, rest, stdout, stderr, getenv)
 	case "discover":
-		err = cmdDiscover(rest, stdout, stderr)
+		return cmdDiscover(rest, stdout, stderr)
 	case "auth":
-		err = cmdAuth(ctx, rest, stdin, stdout, stderr, getenv)
+		return cmdAuth(ctx, rest, stdin, stdout, stderr, getenv)
 	case "demo":
-		err = cmdDemo(ctx, rest, stdout, stderr)
+		return cmdDemo(ctx, rest, stdout, stderr)
 	case "state":
-		err = cmdState(rest, stdout, stderr)
+		return cmdState(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "extract %s\n", version)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
 		fmt.Fprintf(stderr, "extract: unknown command %q\n\n%s", cmd, usage)
-		return exitConfig
+		return errExit(exitConfig)
 	}
-	if errors.Is(err, flag.ErrHelp) {
+	return nil
+}
+
+// session is what one call of run shares with the command it runs: the run context
+// (cancelled by ctx or by --max-duration), stdout and stderr that go quiet once run has
+// returned, the secrets to redact, and the shutdown bound. The commands see only a
+// stderr writer, so the session travels inside it (*console): loadConfig reaches it
+// through its flag set's output, newLogger through its writer.
+type session struct {
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	start  time.Time
+	stdout *gate
+	stderr *console
+
+	mu       sync.Mutex
+	bound    time.Duration // --shutdown-timeout
+	deadline *time.Timer   // --max-duration
+}
+
+func newSession(parent context.Context, stdout, stderr io.Writer, getenv func(string) string) *session {
+	s := &session{parent: parent, start: time.Now(), bound: defaultShutdownTimeout, stdout: &gate{w: stdout}}
+	s.ctx, s.cancel = context.WithCancelCause(parent)
+	s.stderr = &console{gate: gate{w: stderr}, red: newRedactor(), session: s}
+	// Secrets in the environment are known before any flag is parsed, so even a usage
+	// error cannot echo them. loadConfig adds those of the config file.
+	for _, st := range settings {
+		if st.secret && st.env != "" {
+			s.stderr.red.add(getenv(st.env))
+		}
+	}
+	s.stderr.red.addPEM(getenv("NETSUITE_PRIVATE_KEY"))
+	return s
+}
+
+// configured applies the run-scoped settings of a loaded configuration.
+func (s *session) configured(c *Config) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bound = c.ShutdownTimeout
+	if s.deadline != nil {
+		s.deadline.Stop()
+		s.deadline = nil
+	}
+	if c.MaxDuration > 0 {
+		cause := &deadlineStop{after: c.MaxDuration}
+		s.deadline = time.AfterFunc(time.Until(s.start.Add(c.MaxDuration)), func() { s.cancel(cause) })
+	}
+}
+
+func (s *session) shutdownTimeout() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bound
+}
+
+// stopped says why the run context is done, and the exit code that goes with it;
+// ("", exitOK) if it is not.
+func (s *session) stopped() (string, int) {
+	if s.parent.Err() != nil {
+		// A signal (main) or the caller: an interruption, whatever else happened.
+		var in *interruption
+		if errors.As(context.Cause(s.parent), &in) {
+			return in.Error(), exitInterrupted
+		}
+		return "interrupted", exitInterrupted
+	}
+	if s.ctx.Err() != nil {
+		var ds *deadlineStop
+		if errors.As(context.Cause(s.ctx), &ds) {
+			return ds.Error(), exitTransient // worth rerunning: nothing is lost
+		}
+		return "interrupted", exitInterrupted
+	}
+	return "", exitOK
+}
+
+// finish prints the outcome of a command that returned and picks the exit code.
+func (s *session) finish(args []string, err error) int {
+	defer s.close()
+	var ee errExit
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, &ee):
+		return int(ee)
+	}
+	code := exitCode(err)
+	// A stopped run ends with one line saying so. Whatever failed on the way out
+	// (a cancelled request, a sink or state call that lost the cancellation from its
+	// error chain, or nothing at all: a pass cut short can return cleanly) is part of the
+	// stop. Configuration, authentication and data errors are not caused by a stop: they
+	// are reported as they are.
+	if stop, stopCode := s.stopped(); stop != "" && (code == exitOK || code == exitInternal || code == exitTransient || code == exitInterrupted) {
+		line := "extract: " + stop
+		if len(args) > 0 && (args[0] == "run" || args[0] == "demo") {
+			line += "; files on disk are complete and the state file matches them; rerun to continue"
+		}
+		if err != nil && !errors.Is(err, connector.ErrInterrupted) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			line += " (while stopping: " + s.stderr.red.Error(err) + ")"
+		}
+		s.stderr.last(line + "\n")
+		return stopCode
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "extract: %v\n", err)
-		return exitCode(err)
+		s.stderr.last("extract: " + s.stderr.red.Error(err) + "\n")
 	}
-	return exitOK
+	return code
+}
+
+// close makes the command's later writes vanish and stops the deadline.
+func (s *session) close() {
+	s.mu.Lock()
+	if s.deadline != nil {
+		s.deadline.Stop()
+	}
+	s.mu.Unlock()
+	s.stdout.close()
+	s.stderr.close()
+	s.cancel(nil)
+}
+
+// gate passes writes through until it is closed, then discards them: a command that did
+// not stop within the shutdown bound must not write after run has returned.
+type gate struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}
+
+// console is stderr as the commands see it: it redacts every known secret from what is
+// written through it (a backstop; loggers redact structurally before encoding, see
+// newLogger) and carries the session.
+type console struct {
+	gate
+	red     *redactor
+	session *session
+}
+
+func (c *console) Write(p []byte) (int, error) {
+	if s, ok := c.red.replace(string(p)); ok {
+		if _, err := c.gate.Write([]byte(s)); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return c.gate.Write(p)
+}
+
+// last writes the final line and closes the console, so that it stays the last line.
+func (c *console) last(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		_, _ = io.WriteString(c.w, c.red.String(line))
+	}
+	c.closed = true
+}
+
+// consoleOf returns the console behind a command's stderr, or nil (tests that call
+// loadConfig or newLogger directly).
+func consoleOf(w io.Writer) *console {
+	c, _ := w.(*console)
+	return c
 }
 
 // exitCode maps an error's class to the documented exit code.
@@ -139,7 +415,8 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// loadConfig parses flags and resolves the configuration.
+// loadConfig parses flags and resolves the configuration. Its secrets are redacted from
+// stderr from here on, and its shutdown bound and deadline apply to the run.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, need authNeed) (*Config, error) {
 	configPath := addFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -149,26 +426,77 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	if err != nil {
 		return nil, err
 	}
-	return buildConfig(val, from, need)
+	con := consoleOf(fs.Output())
+	if con != nil {
+		addSecrets(con.red, val)
+	}
+	cfg, err := buildConfig(val, from, need)
+	if err != nil {
+		return nil, err
+	}
+	if con != nil {
+		con.red.addPEM(string(cfg.Auth.PrivateKeyPEM))
+		con.red.add(cfg.Auth.RefreshToken) // possibly a rotated one, from the token file
+		if save := cfg.Auth.OnRefreshToken; save != nil {
+			// A refresh token NetSuite rotates during the run is as secret as the first.
+			cfg.Auth.OnRefreshToken = func(token string) error {
+				con.red.add(token)
+				return save(token)
+			}
+		}
+		con.session.configured(cfg)
+	}
+	return cfg, nil
 }
 
-// newLogger writes JSON to stderr unless it is a terminal or text is asked for.
+// addSecrets registers the values of the settings marked secret, and the PEM key of
+// private_key or private_key_file (read here too, so that an error about the key found
+// while building the configuration cannot quote it).
+func addSecrets(r *redactor, val map[string]string) {
+	for _, st := range settings {
+		if st.secret {
+			r.add(val[st.key])
+		}
+	}
+	r.addPEM(val["private_key"])
+	if path := val["private_key_file"]; path != "" {
+		if f, err := os.Open(path); err == nil {
+			b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+			f.Close()
+			r.addPEM(string(b))
+		}
+	}
+}
+
+// newLogger writes JSON to stderr unless it is a terminal or text is asked for. On run's
+// stderr, every known secret is redacted from messages and attributes.
 func newLogger(stderr io.Writer, format, level string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: lv}
+	con := consoleOf(stderr)
 	if format == "" {
 		format = "json"
-		if f, ok := stderr.(*os.File); ok {
+		out := stderr
+		if con != nil {
+			out = con.w
+		}
+		if f, ok := out.(*os.File); ok {
 			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 				format = "text"
 			}
 		}
 	}
+	var h slog.Handler
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(stderr, opts))
+		h = slog.NewTextHandler(stderr, opts)
+	} else {
+		h = slog.NewJSONHandler(stderr, opts)
 	}
-	return slog.New(slog.NewJSONHandler(stderr, opts))
+	if con != nil {
+		h = newRedactHandler(h, con.red)
+	}
+	return slog.New(h)
 }
 
 // sinkFor is the output sink of a config.
