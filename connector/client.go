@@ -176,6 +176,22 @@ func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
 
 // do sends one logical request, retrying what may succeed later. The request is rebuilt
 // for every attempt so that signatures and tokens are fresh.
+type noRetries struct{}
+
+// WithoutRetries marks ctx so that requests made with it are tried once: a probe that is
+// expected to fail must not wait through the retry policy.
+func WithoutRetries(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetries{}, true)
+}
+
+// UnexpectedError reports NetSuite's 500 UNEXPECTED_ERROR, which a query touching one
+// broken field (a feature half-enabled, a field the role cannot compute) returns for the
+// whole query.
+func UnexpectedError(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == 500 && ae.Code == "UNEXPECTED_ERROR"
+}
+
 func (c *Client) do(ctx context.Context, method, endpoint string, body []byte, decode func([]byte) error) error {
 	shown := redactURL(endpoint)
 	start := time.Now()
@@ -193,7 +209,7 @@ func (c *Client) do(ctx context.Context, method, endpoint string, body []byte, d
 			return err
 		}
 		wait := c.retry.backoff(attempt, retryAfter)
-		if attempt >= c.retry.MaxAttempts || time.Since(start)+wait > c.retry.MaxElapsed {
+		if attempt >= c.retry.MaxAttempts || ctx.Value(noRetries{}) != nil || time.Since(start)+wait > c.retry.MaxElapsed {
 			return fmt.Errorf("gave up after %d attempts in %s: %w", attempt, time.Since(start).Round(time.Millisecond), last)
 		}
 		c.retries.Add(1)

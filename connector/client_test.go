@@ -250,3 +250,16 @@ func TestBackoffIsJitteredAndCapped(t *testing.T) {
 		t.Fatalf("Retry-After not capped: %v", d)
 	}
 }
+
+func TestWithoutRetriesTriesOnce(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(500)
+		io.WriteString(w, `{"status":500,"o:errorDetails":[{"detail":"An unexpected error occurred. Error ID: x","o:errorCode":"UNEXPECTED_ERROR"}]}`)
+	})
+	_, err := c.SuiteQL(WithoutRetries(context.Background()), "q", 1, 0)
+	if calls.Load() != 1 || !UnexpectedError(err) {
+		t.Fatalf("%d calls, err %v: want one attempt and an UNEXPECTED_ERROR", calls.Load(), err)
+	}
+}

@@ -362,6 +362,12 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 			continue
 		}
 		if err != nil {
+			if col, ok := s.culprit(ctx, err, w); ok {
+				s.query.Skip[col] = true
+				s.res.DroppedColumns = append(s.res.DroppedColumns, col)
+				log.Warn("NetSuite fails on a column (500 UNEXPECTED_ERROR when it is selected alone); extracting without it (it stays in the output as NULL)", "column", col)
+				continue
+			}
 			return err
 		}
 		if err := s.step("page-fetched"); err != nil {
@@ -400,6 +406,37 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 			w = *next
 		}
 	}
+}
+
+// culprit looks for the column behind a 500 UNEXPECTED_ERROR that outlasted the retries:
+// NetSuite fails the whole query when one selected field is broken for the account. Each
+// droppable column is queried alone over the same window, once, without retries; the
+// first that fails again is the one. None failing means the error is NetSuite's own.
+func (s *streamRun) culprit(ctx context.Context, err error, w connector.Window) (string, bool) {
+	if !connector.UnexpectedError(err) {
+		return "", false
+	}
+	t := s.query.Table
+	pk, _ := t.Column(t.PrimaryKey)
+	cursor, _ := t.Column(t.Cursor)
+	for _, c := range t.Columns {
+		if c.Derived || !s.canSkip(c.Name) {
+			continue
+		}
+		probe := s.query
+		probe.Table = schema.Table{Name: t.Name, PrimaryKey: t.PrimaryKey, Cursor: t.Cursor, Columns: []schema.Column{pk, cursor, c}}
+		q, err := connector.BuildQuery(probe, connector.Window{Lower: w.Lower, Upper: w.Upper}, s.opts.Location)
+		if err != nil {
+			return "", false
+		}
+		s.res.Requests++
+		if _, err := s.src.SuiteQL(connector.WithoutRetries(ctx), q, 1, 0); connector.UnexpectedError(err) {
+			return c.Name, true
+		} else if ctx.Err() != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 func (s *streamRun) step(name string) error {

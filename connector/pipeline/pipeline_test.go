@@ -321,3 +321,55 @@ func TestServerTimeUnavailableFallsBackToLocalClock(t *testing.T) {
 	}
 	h.assertMatchesTruth(connector.Contact)
 }
+
+// TestColumnFailingWith500IsFoundAndDropped: NetSuite answers 500 UNEXPECTED_ERROR to any
+// query selecting one broken field. The run probes the columns, drops that one with a
+// warning, and extracts the rest.
+func TestColumnFailingWith500IsFoundAndDropped(t *testing.T) {
+	h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(1500), Seed: 2})
+	h.srv.SetFault(func(r *http.Request) (int, string, bool) {
+		if strings.Contains(queryOf(r), "task.priority") {
+			return 500, netsuitetest.ErrorBody(500, "UNEXPECTED_ERROR", "An unexpected error occurred. Error ID: kx2jq1"), true
+		}
+		return 0, "", false
+	})
+	res := h.mustRun([]string{connector.Task}, Options{})
+	if got := res.Streams[0].DroppedColumns; len(got) != 1 || got[0] != "priority" {
+		t.Fatalf("dropped columns = %v, want [priority]", got)
+	}
+	rows, _ := h.outputRows(connector.Task)
+	if len(rows) != 1500 {
+		t.Fatalf("%d rows, want 1500", len(rows))
+	}
+	for id, r := range rows {
+		if r["priority"] != nil || r["title"] == nil && r["status"] == nil {
+			t.Fatalf("id %d: %v", id, r)
+		}
+	}
+	// Probing asked each column before priority once and priority once, without retries.
+	probes := 0
+	for _, q := range h.srv.Stats().Queries {
+		if strings.HasPrefix(q.Query, "SELECT task.id, TO_CHAR(task.lastmodifieddate") && q.Limit == 1 {
+			probes++
+		}
+	}
+	if probes == 0 || probes > 20 {
+		t.Errorf("%d probe queries", probes)
+	}
+}
+
+// TestUnexpectedErrorOfNoColumnFailsTheRun: when every column works alone, the 500 is
+// NetSuite's own and the run fails as transient instead of dropping anything.
+func TestUnexpectedErrorOfNoColumnFailsTheRun(t *testing.T) {
+	h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(10), Seed: 2})
+	h.srv.SetFault(func(r *http.Request) (int, string, bool) {
+		if q := queryOf(r); strings.Contains(q, "FROM contact") && !strings.Contains(r.URL.RawQuery, "limit=1&") {
+			return 500, netsuitetest.ErrorBody(500, "UNEXPECTED_ERROR", "An unexpected error occurred."), true
+		}
+		return 0, "", false
+	})
+	_, err := h.run([]string{connector.Contact}, Options{}, faults{})
+	if !errors.Is(err, connector.ErrTransient) || !strings.Contains(err.Error(), "UNEXPECTED_ERROR") {
+		t.Fatalf("err = %v, want the transient UNEXPECTED_ERROR", err)
+	}
+}
