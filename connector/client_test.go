@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 )
 
 var fastRetry = RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: time.Second}
@@ -214,7 +212,7 @@ func TestLimitTransportBoundsInFlight(t *testing.T) {
 		io.WriteString(w, "x")
 	}))
 	defer srv.Close()
-	hc := &http.Client{Transport: LimitTransport(http.DefaultTransport, semaphore.NewWeighted(3))}
+	hc := &http.Client{Transport: NewLimiter(3).Transport(http.DefaultTransport)}
 	var wg sync.WaitGroup
 	for i := 0; i < 24; i++ {
 		wg.Add(1)

@@ -27,7 +27,7 @@ import (
 // flight; and never more than N.
 type Limiter struct {
 	sem        *semaphore.Weighted
-	size       int // N; 0: a fixed limit of unknown size (LimitTransport)
+	size       int // N
 	raiseAfter int
 	log        *slog.Logger
 
@@ -71,12 +71,6 @@ func NewLimiter(n int, opts ...LimitOption) *Limiter {
 		o(l)
 	}
 	return l
-}
-
-// LimitTransport holds one slot of sem for every request from send until its body is
-// closed, a fixed limit that does not adapt. NewLimiter(n).Transport is the adaptive one.
-func LimitTransport(base http.RoundTripper, sem *semaphore.Weighted) http.RoundTripper {
-	return (&Limiter{sem: sem, log: slog.New(slog.DiscardHandler)}).Transport(base)
 }
 
 // Transport sends requests through base within the limit. Every transport of one Limiter
@@ -165,9 +159,6 @@ const peekBytes = 16 << 10
 
 // observe adapts the limit to an answer sent under generation gen.
 func (l *Limiter) observe(resp *http.Response, gen uint64) {
-	if l.size == 0 {
-		return
-	}
 	code := resp.StatusCode
 	throttled := code == http.StatusTooManyRequests
 	if !throttled && code >= 400 {

@@ -409,9 +409,10 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 }
 
 // culprit looks for the column behind a 500 UNEXPECTED_ERROR that outlasted the retries:
-// NetSuite fails the whole query when one selected field is broken for the account. Each
-// droppable column is queried alone over the same window, once, without retries; the
-// first that fails again is the one. None failing means the error is NetSuite's own.
+// NetSuite fails the whole query when one selected field is broken for the account. The
+// key and cursor alone must succeed (else the error is NetSuite's own); then each
+// droppable column is queried with them, once, without retries, over the same window,
+// and the first that fails again is the one.
 func (s *streamRun) culprit(ctx context.Context, err error, w connector.Window) (string, bool) {
 	if !connector.UnexpectedError(err) {
 		return "", false
@@ -419,21 +420,26 @@ func (s *streamRun) culprit(ctx context.Context, err error, w connector.Window) 
 	t := s.query.Table
 	pk, _ := t.Column(t.PrimaryKey)
 	cursor, _ := t.Column(t.Cursor)
-	for _, c := range t.Columns {
-		if c.Derived || !s.canSkip(c.Name) {
-			continue
-		}
+	fails := func(cols ...schema.Column) bool {
 		probe := s.query
-		probe.Table = schema.Table{Name: t.Name, PrimaryKey: t.PrimaryKey, Cursor: t.Cursor, Columns: []schema.Column{pk, cursor, c}}
+		probe.Table = schema.Table{Name: t.Name, PrimaryKey: t.PrimaryKey, Cursor: t.Cursor, Columns: append([]schema.Column{pk, cursor}, cols...)}
 		q, err := connector.BuildQuery(probe, connector.Window{Lower: w.Lower, Upper: w.Upper}, s.opts.Location)
 		if err != nil {
-			return "", false
+			return false
 		}
 		s.res.Requests++
-		if _, err := s.src.SuiteQL(connector.WithoutRetries(ctx), q, 1, 0); connector.UnexpectedError(err) {
-			return c.Name, true
-		} else if ctx.Err() != nil {
+		_, err = s.src.SuiteQL(connector.WithoutRetries(ctx), q, 1, 0)
+		return connector.UnexpectedError(err)
+	}
+	if fails() {
+		return "", false
+	}
+	for _, c := range t.Columns {
+		if ctx.Err() != nil {
 			return "", false
+		}
+		if !c.Derived && s.canSkip(c.Name) && fails(c) {
+			return c.Name, true
 		}
 	}
 	return "", false
