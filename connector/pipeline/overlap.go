@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -150,7 +149,8 @@ func near(a, b time.Time) bool {
 // that stays the same on every page of both phases proves that both read the same rows in
 // the same order; otherwise the overlap is read again (duplicates are allowed, gaps are
 // not). It returns the window after the overlap, or nil if ctx ended.
-func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connector.Window, ov connector.Overlap, emit func(batch) bool, log *slog.Logger) (*connector.Window, error) {
+func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connector.Window, ov connector.Overlap, emit func(batch) bool) (*connector.Window, error) {
+	log := s.log
 	win := connector.Window{Lower: ov.Start, Upper: ov.End}
 	if w.Upper.Before(win.Upper) {
 		win.Upper = w.Upper

@@ -241,13 +241,13 @@ func (s *streamRun) sync(ctx context.Context) (from, to time.Time, err error) {
 		// An earlier run stopped inside a pass: finish it from its keyset position first.
 		s.res.Resumed = true
 		s.log.Info("resuming an unfinished pass", "lower", st.Pass.Lower, "upper", st.Pass.Upper, "after_id", st.Pass.AfterID)
-		if st, err = s.pass(ctx, st, s.log); err != nil {
+		if st, err = s.pass(ctx, st); err != nil {
 			return from, from, err
 		}
 	}
 	if p, ok := s.newPass(st); ok {
 		st.Pass = p
-		if st, err = s.pass(ctx, st, s.log); err != nil {
+		if st, err = s.pass(ctx, st); err != nil {
 			return from, from, err
 		}
 	}
@@ -282,7 +282,7 @@ type batch struct {
 
 // pass reads st.Pass to its end, checkpointing after every durable file, and returns the
 // stream state with the pass completed (watermark = upper, no pass).
-func (s *streamRun) pass(ctx context.Context, st state.Stream, log *slog.Logger) (state.Stream, error) {
+func (s *streamRun) pass(ctx context.Context, st state.Stream) (state.Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan batch, 2) // prefetch: the next query runs while this page is written
@@ -292,9 +292,9 @@ func (s *streamRun) pass(ctx context.Context, st state.Stream, log *slog.Logger)
 	go func() {
 		defer wg.Done()
 		defer close(pages)
-		fetchErr = s.fetch(ctx, *st.Pass, pages, log)
+		fetchErr = s.fetch(ctx, *st.Pass, pages)
 	}()
-	st, err := s.write(st, pages, log)
+	st, err := s.write(st, pages)
 	if err != nil {
 		cancel()
 	}
@@ -319,7 +319,8 @@ func (s *streamRun) pass(ctx context.Context, st state.Stream, log *slog.Logger)
 // two instants, so a keyset position cannot be written down. A keyset page stops before
 // the first row in such an overlap; the overlap is read whole by readOverlap and the keyset
 // resumes at its (unambiguous) end.
-func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, log *slog.Logger) error {
+func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) error {
+	log := s.log
 	w := connector.Window{Lower: p.Lower, Upper: p.Upper}
 	if p.AfterCursor != "" {
 		w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID}
@@ -339,7 +340,7 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 		if w.After != nil {
 			if ov, ok := connector.OverlapOf(w.After.Cursor, s.opts.Location); ok {
 				// A checkpoint inside an overlap: read the overlap again from its start.
-				next, err := s.readOverlap(ctx, b, w, ov, emit, log)
+				next, err := s.readOverlap(ctx, b, w, ov, emit)
 				if err != nil {
 					return err
 				}
@@ -396,7 +397,7 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch, l
 			return nil
 		}
 		if overlap != nil {
-			next, err := s.readOverlap(ctx, b, w, *overlap, emit, log)
+			next, err := s.readOverlap(ctx, b, w, *overlap, emit)
 			if err != nil {
 				return err
 			}
@@ -508,7 +509,8 @@ func describe(k *connector.Keyset) string {
 // write consumes batches, rolling files at FileRows and checkpointing after each commit.
 // The checkpoint names the last row of the committed file, so a crash at any point resumes
 // from rows that are already durable.
-func (s *streamRun) write(st state.Stream, pages <-chan batch, log *slog.Logger) (state.Stream, error) {
+func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, error) {
+	log := s.log
 	var f *sink.File
 	defer func() {
 		if f != nil {
