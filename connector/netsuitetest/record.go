@@ -36,12 +36,7 @@ func recordRoute(path string) string {
 // Options.NoRecordAPI the role may not use the record API at all.
 func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
 	s.countRecordRequest()
-	if r.Method != http.MethodGet {
-		writeMethodNotAllowed(w, http.MethodGet)
-		return
-	}
-	if err := s.auth.authenticate(r); err != nil {
-		s.auth.writeUnauthorized(w, r)
+	if !s.getAuthorized(w, r) {
 		return
 	}
 	if s.opts.NoRecordAPI {

@@ -465,13 +465,22 @@ func (s *Server) drop(w http.ResponseWriter, leave func()) {
 	_ = conn.Close()
 }
 
-func (s *Server) handleServerTime(w http.ResponseWriter, r *http.Request) {
+// getAuthorized answers what every authenticated GET endpoint answers first: 405 for
+// another method, NetSuite's 401 without valid credentials. It reports whether to go on.
+func (s *Server) getAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet {
 		writeMethodNotAllowed(w, http.MethodGet)
-		return
+		return false
 	}
 	if err := s.auth.authenticate(r); err != nil {
 		s.auth.writeUnauthorized(w, r)
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleServerTime(w http.ResponseWriter, r *http.Request) {
+	if !s.getAuthorized(w, r) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/vnd.oracle.resource+json; type=singular")
