@@ -14,10 +14,13 @@ const (
 	TypeDatetime ColumnType = "datetime"
 )
 
-// Column is one catalog column of a table.
+// Column is one column of a table. Type is the SQL type the fake compares and
+// sorts it as; ValueType is the customfield.fieldvaluetype of a custom field
+// ("" for a standard column).
 type Column struct {
-	Name string
-	Type ColumnType
+	Name      string
+	Type      ColumnType
+	ValueType string
 }
 
 // tableDef is the static description of a SuiteQL table.
@@ -121,8 +124,9 @@ var catalog = []tableDef{
 	},
 }
 
-// Tables lists the names of the catalogued tables (excluding DUAL) in a
-// stable order, e.g. for callers that want to load or generate all of them.
+// Tables lists the names of the catalogued record tables (excluding DUAL and
+// customfield, whose rows come from Options.CustomFields) in a stable order,
+// e.g. for callers that want to load or generate all of them.
 func Tables() []string {
 	out := make([]string, len(catalog))
 	for i, t := range catalog {

@@ -52,16 +52,13 @@ type compileEnv struct {
 	zone  sessionZone
 	now   time.Time // for Oracle's TO_DATE defaults (current year/month)
 	binds []bindValue
+	names nameRules // rejected and unserved columns of the table
 }
 
 // bindValue is one entry of the request's "params".
 type bindValue struct {
 	null bool
 	text string
-}
-
-func unknownIdentifier(name string) error {
-	return errorf("Unknown identifier '%s'.", name)
 }
 
 // compile binds q to t. t is nil when the query reads FROM DUAL.
@@ -77,9 +74,16 @@ func compile(q *selectQuery, t *table, env compileEnv) (*plan, error) {
 
 	items := q.items
 	if q.star {
-		for _, col := range t.def.cols {
-			items = append(items, selectItem{kind: itemColumn, col: colRef{name: col.Name}})
+		// SELECT * returns what the table serves: columns that fail validation
+		// are left out; one that breaks the query still breaks it.
+		for _, col := range t.cols {
+			if !env.names.rejections[col.Name].invalidQuery() {
+				items = append(items, selectItem{kind: itemColumn, col: colRef{name: col.Name}})
+			}
 		}
+	}
+	if err := c.checkNames(items); err != nil {
+		return nil, err
 	}
 	exprN := 0
 	seen := map[string]bool{}
@@ -126,6 +130,9 @@ func compile(q *selectQuery, t *table, env compileEnv) (*plan, error) {
 			p.unique = false
 		}
 	}
+	if c.broken {
+		return nil, errUnexpected
+	}
 	return p, nil
 }
 
@@ -142,7 +149,7 @@ func compileDual(q *selectQuery) (*plan, error) {
 	for i, it := range q.items {
 		if it.kind != itemSessionTZ {
 			if it.kind == itemColumn {
-				return nil, unknownIdentifier(it.col.name)
+				return nil, unknownIdentifier(it.col.name, nil)
 			}
 			return nil, errorf("only SESSIONTIMEZONE can be selected FROM DUAL in this fake SuiteQL server")
 		}
@@ -152,28 +159,26 @@ func compileDual(q *selectQuery) (*plan, error) {
 }
 
 type compiler struct {
-	q   *selectQuery
-	t   *table
-	env compileEnv
+	q      *selectQuery
+	t      *table
+	env    compileEnv
+	broken bool // a column rejected with UnexpectedError is mentioned
 }
 
 // column resolves a column reference, honouring the table alias: with an
-// alias only the alias may qualify, as in Oracle.
+// alias only the alias may qualify, as in Oracle. checkNames has already
+// rejected bad references; this repeats the check so nothing slips through.
 func (c *compiler) column(ref colRef) (*colStore, int, error) {
-	if ref.qual != "" {
-		want := c.q.table
-		if c.q.alias != "" {
-			want = c.q.alias
-		}
-		if ref.qual != want {
-			return nil, -1, unknownIdentifier(ref.qual + "." + ref.name)
-		}
+	col, i, rej, mismatch := c.resolve(ref)
+	switch {
+	case rej == UnexpectedError && col != nil:
+		c.broken = true
+	case rej == UnexpectedError:
+		return nil, -1, errUnexpected
+	case rej != NoRejection:
+		return nil, -1, c.nameError(badRef{ref: ref, rej: rej, mismatch: mismatch})
 	}
-	i, ok := c.t.index[ref.name]
-	if !ok {
-		return nil, -1, unknownIdentifier(ref.name)
-	}
-	return c.t.cols[i], i, nil
+	return col, i, nil
 }
 
 func (c *compiler) outItem(it selectItem) (outItem, error) {
@@ -185,8 +190,14 @@ func (c *compiler) outItem(it selectItem) (outItem, error) {
 		if err != nil {
 			return outItem{}, err
 		}
-		if col.Type != TypeDate && col.Type != TypeDatetime {
-			return outItem{}, errorf("TO_CHAR with a datetime format is not valid for %s column '%s'", col.Type, col.Name)
+		switch col.Type {
+		case TypeDate, TypeDatetime:
+		case TypeInteger, TypeFloat:
+			// Oracle: TO_CHAR(number, 'YYYY-…') has no such number format.
+			return outItem{}, errorf("ORA-01481: invalid number format model: TO_CHAR(%s, '%s') on %s column '%s' (a datetime format needs a DATE or TIMESTAMP)", it.col, it.format, col.Type, col.Name)
+		default:
+			// Oracle: TO_CHAR(text, fmt) converts the text to a number first.
+			return outItem{}, errorf("ORA-01722: invalid number: TO_CHAR(%s, '%s') on text column '%s' (a datetime format needs a DATE or TIMESTAMP)", it.col, it.format, col.Name)
 		}
 		f, err := parseDTFormat(it.format, useToChar)
 		if err != nil {

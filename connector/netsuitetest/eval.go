@@ -208,6 +208,9 @@ func getter(col *colStore) func(int) scalar {
 		}
 	case TypeFloat:
 		v := col.floats
+		if col.pct == pctFraction {
+			return func(r int) scalar { return scalar{null: !valid[r], cls: clsNum, f: v[r] / 100} }
+		}
 		return func(r int) scalar { return scalar{null: !valid[r], cls: clsNum, f: v[r]} }
 	case TypeBool:
 		v := col.ints
@@ -538,6 +541,15 @@ func nullOr(valid bool, v tri) tri {
 
 func floatColumnPred(col *colStore, op string, v float64) pred {
 	valid, vals := col.valid, col.floats
+	if col.pct == pctFraction {
+		// A Percent served as a fraction compares as the fraction it shows.
+		return func(r int) tri {
+			if !valid[r] {
+				return triUnknown
+			}
+			return b2t(opTest(op, cmp.Compare(vals[r]/100, v)))
+		}
+	}
 	return func(r int) tri {
 		if !valid[r] {
 			return triUnknown

@@ -95,9 +95,19 @@ func generate(t *table, n int, seed int64, now time.Time, z sessionZone) {
 		r.company = pick(g.rng, companies)
 		r.start = r.created + g.rng.Int64N(60*86400) - 30*86400
 		for ci, c := range t.cols {
+			if c.fk != fkNone {
+				cells[ci] = null // filled below, from its own random stream
+				continue
+			}
 			cells[ci] = g.value(c, &r)
 		}
 		t.appendRow(cells)
+	}
+	first := t.n - n
+	for _, c := range t.cols {
+		if c.fk != fkNone {
+			generateCustom(t, c, first, seed, z)
+		}
 	}
 }
 

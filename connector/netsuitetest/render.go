@@ -123,6 +123,11 @@ func (rd *renderer) appendValue(b []byte, it *outItem, r int) ([]byte, bool) {
 		b = strconv.AppendInt(b, c.ints[r], 10)
 		return append(b, '"'), true
 	case TypeFloat:
+		if c.fk == fkPercent {
+			b = append(b, '"')
+			b = appendPercent(b, c.floats[r], c.pct)
+			return append(b, '"'), true
+		}
 		return appendJSONString(b, oracleNumber(c.floats[r])), true
 	case TypeBool:
 		if c.ints[r] != 0 {

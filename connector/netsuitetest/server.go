@@ -1,18 +1,3 @@
-// Package netsuitetest is a strict fake of the NetSuite REST endpoints a
-// SuiteQL connector uses: the SuiteQL query service, the OAuth 2.0 token
-// endpoint and serverTime. It is built on net/http/httptest and serves
-// generated rows and JSON fixtures.
-//
-// The fake does not trust its client. It parses every SuiteQL statement
-// itself, rejects what NetSuite (Oracle underneath) rejects, renders values
-// the way NetSuite does (strings only, T/F, omitted NULLs, date-only raw
-// datetimes in the user's format), enforces the paging rules (limit ≤ 1000,
-// offset a multiple of limit, the 100,000-row cap), and breaks ORDER BY ties
-// randomly per request like a real account. A connector that reads it
-// correctly should therefore also read a real account correctly.
-//
-// It shares no code with the connector on purpose: it is an independent
-// implementation of the same fact sheet.
 package netsuitetest
 
 import (
@@ -23,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +54,46 @@ type Options struct {
 	Seed           int64          // generator seed
 	FixturesDir    string         // if set, load <dir>/<table>.json as well
 	NoRecordAPI    bool           // the role may not use the REST record API: 403 (record.go)
+
+	// CustomFields are the account's custom fields (customfield.go): rows of
+	// the customfield table and, when stored and served, columns of the record
+	// tables their prefix names, filled by the generator. nil means none;
+	// StandardCustomFields returns a realistic set.
+	CustomFields []CustomField
+	// ActivityFieldType is customfield.fieldtype of custevent… fields, which no
+	// source documents; default "CRM" (another plausible value: "EVENT").
+	ActivityFieldType string
+	// UpperCaseScriptIDs stores and serves customfield.scriptid in upper case
+	// (CUSTENTITY_REGION), as some accounts do; columns stay lower-case.
+	UpperCaseScriptIDs bool
+	// NoFieldValueTypeRecord drops customfield.fieldvaluetyperecord: selecting
+	// it is an Unknown identifier.
+	NoFieldValueTypeRecord bool
+	// PercentRendering is how a raw Percent value reads: PercentNumber "50"
+	// (default), PercentWithSign "50%" or PercentFraction ".5". Row values are
+	// the number shown in the UI (50) in every case.
+	PercentRendering string
+	// MultiSelectRendering is how a raw Multiple Select value reads:
+	// MultiSelectCommaSpace "1, 2, 3" (default), MultiSelectComma "1,2,3" or
+	// MultiSelectControlChar (ids separated by U+0005).
+	MultiSelectRendering string
+
+	// Rejections makes the account refuse columns it has: table → lower-case
+	// column (standard or custom) → how (rejection.go). A rejected column is
+	// rejected wherever a query mentions it; SetRejection changes it later.
+	Rejections map[string]map[string]Rejection
+	// NonStoredRejection is how selecting a custom field that is listed but
+	// not served, or not stored, is rejected; default NotExposed.
+	NonStoredRejection Rejection
+	// NameLastRejected names the last rejected column of a statement in the
+	// error instead of the first.
+	NameLastRejected bool
+	// QualifiedNamesInErrors names a column as the query wrote it,
+	// 'customer.foo', instead of 'foo'.
+	QualifiedNamesInErrors bool
+	// QuoteAvailableIdentifiers quotes each name of the Unknown identifier
+	// message's list: {'id', 'entityid', …}.
+	QuoteAvailableIdentifiers bool
 }
 
 // Stats is a snapshot of what the server has seen.
@@ -114,8 +140,13 @@ type Server struct {
 	ts     *httptest.Server
 	auth   *authState
 
-	mu     sync.RWMutex // guards tables
-	tables map[string]*table
+	mu         sync.RWMutex // guards tables, fields and rejections
+	tables     map[string]*table
+	fields     []CustomField                   // current custom fields, canonical
+	rejections map[string]map[string]Rejection // table → column → rejection
+
+	percentMode    percentMode // Options.PercentRendering
+	multiSelectSep string      // Options.MultiSelectRendering
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -158,6 +189,15 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ActivityFieldType == "" {
+		opts.ActivityFieldType = "CRM"
+	}
+	if opts.NonStoredRejection == NoRejection {
+		opts.NonStoredRejection = NotExposed
+	}
+	if !opts.NonStoredRejection.valid() {
+		return nil, fmt.Errorf("netsuitetest: NonStoredRejection: unknown rejection %q", opts.NonStoredRejection)
+	}
 	loc, err := time.LoadLocation(opts.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("netsuitetest: session time zone: %w", err)
@@ -167,19 +207,50 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("netsuitetest: %w", err)
 	}
 	s := &Server{
-		opts:   opts,
-		zone:   sessionZone{loc: loc},
-		tables: map[string]*table{},
-		stats:  Stats{SuiteQLRequests: map[string]int{}},
+		opts:       opts,
+		zone:       sessionZone{loc: loc},
+		tables:     map[string]*table{},
+		rejections: map[string]map[string]Rejection{},
+		stats:      Stats{SuiteQLRequests: map[string]int{}},
+	}
+	switch opts.PercentRendering {
+	case "", PercentNumber:
+		s.percentMode = pctNumber
+	case PercentWithSign:
+		s.percentMode = pctWithSign
+	case PercentFraction:
+		s.percentMode = pctFraction
+	default:
+		return nil, fmt.Errorf("netsuitetest: PercentRendering %q: want %q, %q or %q", opts.PercentRendering, PercentNumber, PercentWithSign, PercentFraction)
+	}
+	switch opts.MultiSelectRendering {
+	case "", MultiSelectCommaSpace:
+		s.multiSelectSep = ", "
+	case MultiSelectComma:
+		s.multiSelectSep = ","
+	case MultiSelectControlChar:
+		s.multiSelectSep = "\x05"
+	default:
+		return nil, fmt.Errorf("netsuitetest: MultiSelectRendering %q: want %q, %q or %q", opts.MultiSelectRendering, MultiSelectCommaSpace, MultiSelectComma, MultiSelectControlChar)
 	}
 	s.render = renderer{dates: dates, upperKeys: opts.UpperCaseKeys}
 	for i := range catalog {
 		s.tables[catalog[i].name] = newTable(&catalog[i])
 	}
-	for name, n := range opts.Rows {
+	s.tables[customFieldTable] = newTable(customFieldTableDef(!opts.NoFieldValueTypeRecord))
+	for _, f := range opts.CustomFields {
+		if f.LastModified.IsZero() {
+			f.LastModified = defaultFieldModified(strings.ToLower(strings.TrimSpace(f.ScriptID)), opts.Now())
+		}
+		if err := s.addCustomField(f); err != nil {
+			return nil, fmt.Errorf("netsuitetest: CustomFields: %w", err)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(opts.Rows)) {
+		n := opts.Rows[name]
 		t, ok := s.tables[name]
-		if !ok {
-			return nil, fmt.Errorf("netsuitetest: Rows: unknown table %q", name)
+		if !ok || name == customFieldTable {
+			return nil, fmt.Errorf("netsuitetest: Rows: unknown table %q (customfield rows come from CustomFields)", name)
 		}
 		if n < 0 || n > 5_000_000 {
 			return nil, fmt.Errorf("netsuitetest: Rows[%s] = %d out of range", name, n)
@@ -189,6 +260,13 @@ func New(opts Options) (*Server, error) {
 	if opts.FixturesDir != "" {
 		if err := s.loadFixtures(opts.FixturesDir); err != nil {
 			return nil, fmt.Errorf("netsuitetest: %w", err)
+		}
+	}
+	for _, table := range slices.Sorted(maps.Keys(opts.Rejections)) {
+		for _, column := range slices.Sorted(maps.Keys(opts.Rejections[table])) {
+			if err := s.setRejection(table, column, opts.Rejections[table][column]); err != nil {
+				return nil, fmt.Errorf("netsuitetest: Rejections: %w", err)
+			}
 		}
 	}
 	s.auth = newAuthState(opts)
@@ -219,13 +297,30 @@ func (s *Server) TokenURL() string { return s.ts.URL + tokenPath }
 // Close shuts the server down.
 func (s *Server) Close() { s.ts.Close() }
 
-// Columns returns the table's catalog in catalog order (nil if unknown).
+// Columns returns the table's current columns (nil if unknown): the catalog
+// in catalog order, then the custom fields it serves in the order they were
+// added (fields that are not stored or not served are no columns). Columns
+// with a Rejection are included: the account has them.
 func (s *Server) Columns(table string) []Column {
-	def, ok := lookupTableDef(table)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.tables[table]
 	if !ok {
 		return nil
 	}
-	return slices.Clone(def.cols)
+	out := make([]Column, len(t.cols))
+	for i, c := range t.cols {
+		out[i] = c.Column
+	}
+	return out
+}
+
+// CustomFields returns the account's current custom fields (canonical script
+// ids, in the order they were added).
+func (s *Server) CustomFields() []CustomField {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.fields)
 }
 
 // Truth returns deep copies of the table's current rows sorted by id (by
@@ -258,6 +353,9 @@ func (s *Server) Upsert(table string, r Row) Row {
 	t, ok := s.tables[table]
 	if !ok {
 		panic(fmt.Sprintf("netsuitetest: Upsert: unknown table %q", table))
+	}
+	if table == customFieldTable {
+		panic("netsuitetest: Upsert: change customfield with AddCustomField, RemoveCustomField or SetCustomFieldType")
 	}
 	now := s.opts.Now().Truncate(time.Second)
 	probe, err := t.rowToCells(nullCells(len(t.cols)), r, s.zone)
@@ -303,7 +401,7 @@ var deletedRecordTypeIDs = map[string]int64{"customer": -2, "contact": -6, "cale
 func (s *Server) Delete(table string, id int64) bool {
 	s.mu.Lock()
 	t, ok := s.tables[table]
-	if !ok {
+	if !ok || table == customFieldTable {
 		s.mu.Unlock()
 		return false
 	}

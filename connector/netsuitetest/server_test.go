@@ -122,7 +122,7 @@ func TestUpsertDeleteTruth(t *testing.T) {
 	s := startServer(t, Options{Rows: map[string]int{"contact": 5}, Now: c.Now})
 	tok := fetchToken(t, s)
 
-	if cols := s.Columns("contact"); len(cols) != 15 || cols[0] != (Column{"id", TypeInteger}) || cols[10] != (Column{"datecreated", TypeDatetime}) {
+	if cols := s.Columns("contact"); len(cols) != 15 || cols[0] != (Column{Name: "id", Type: TypeInteger}) || cols[10] != (Column{Name: "datecreated", Type: TypeDatetime}) {
 		t.Errorf("Columns(contact) = %v", cols)
 	}
 	if s.Columns("nosuch") != nil {

@@ -12,6 +12,11 @@ import (
 
 // Row is one record as tests see it. Values are nil, int64, float64, bool,
 // string or time.Time (datetime: the instant in UTC; date: 00:00 UTC).
+//
+// A custom column has the Go type of its value type (see ValueTypes): notably
+// a Multiple Select is []int64 (no ids is NULL), a Percent the number a user
+// sees (50 for 50 %, whatever Options.PercentRendering says), a Time Of Day
+// its text ("9:30 am").
 type Row map[string]any
 
 // cell is one typed value on its way into or out of a table.
@@ -28,6 +33,9 @@ type cell struct {
 // that every value is typed once at insert time rather than per request.
 type colStore struct {
 	Column
+	fk     fieldKind   // custom field value type; fkNone for a standard column
+	pct    percentMode // Percent: how it renders and compares
+	msSep  string      // Multiple Select: the separator of the stored text
 	valid  []bool
 	ints   []int64   // integer, bool, date (instant of local midnight), datetime (unix seconds)
 	floats []float64 // float
@@ -105,6 +113,22 @@ func (c *colStore) moveLast(row int) {
 	}
 }
 
+// allocate sizes an empty column for n rows, all NULL.
+func (c *colStore) allocate(n int) {
+	c.valid = make([]bool, n)
+	switch c.Type {
+	case TypeFloat:
+		c.floats = make([]float64, n)
+	case TypeText:
+		c.strs = make([]string, n)
+	case TypeDate, TypeDatetime:
+		c.ints = make([]int64, n)
+		c.wall = make([]int64, n)
+	default:
+		c.ints = make([]int64, n)
+	}
+}
+
 // table is the data of one SuiteQL table.
 type table struct {
 	def   *tableDef
@@ -121,18 +145,46 @@ type table struct {
 }
 
 func newTable(def *tableDef) *table {
-	t := &table{def: def, index: map[string]int{}, idCol: -1, byID: map[int64]int{}}
-	for i, c := range def.cols {
+	t := &table{def: def, byID: map[int64]int{}}
+	for _, c := range def.cols {
 		t.cols = append(t.cols, &colStore{Column: c})
+	}
+	t.reindex()
+	return t
+}
+
+// reindex rebuilds the name index and key positions after columns change.
+func (t *table) reindex() {
+	t.index = make(map[string]int, len(t.cols))
+	t.idCol = -1
+	for i, c := range t.cols {
 		t.index[c.Name] = i
 		if c.Name == "id" {
 			t.idCol = i
 		}
 	}
-	for _, k := range def.key {
+	t.keyCols = t.keyCols[:0]
+	for _, k := range t.def.key {
 		t.keyCols = append(t.keyCols, t.index[k])
 	}
-	return t
+}
+
+// addColumn appends a column in which every existing row is NULL.
+func (t *table) addColumn(c *colStore) {
+	c.allocate(t.n)
+	t.cols = append(t.cols, c)
+	t.reindex()
+}
+
+// removeColumn drops a column; it reports whether there was one.
+func (t *table) removeColumn(name string) bool {
+	i, ok := t.index[name]
+	if !ok {
+		return false
+	}
+	t.cols = slices.Delete(t.cols, i, i+1)
+	t.reindex()
+	return true
 }
 
 // grow reserves room for n more rows, so bulk generation does not spend its
@@ -234,16 +286,21 @@ func sameCell(a, b cell) bool {
 func (t *table) toRow(row int) Row {
 	r := make(Row, len(t.cols))
 	for _, c := range t.cols {
-		r[c.Name] = cellValue(c.Type, c.get(row))
+		r[c.Name] = cellValue(c, c.get(row))
 	}
 	return r
 }
 
-func cellValue(typ ColumnType, v cell) any {
+// cellValue is the Row value of a stored cell of column c.
+func cellValue(c *colStore, v cell) any {
 	if v.null {
 		return nil
 	}
-	switch typ {
+	if c.fk == fkMultiSelect {
+		ids, _ := parseIDList(v.s)
+		return ids
+	}
+	switch c.Type {
 	case TypeText:
 		return v.s
 	case TypeInteger:
@@ -293,9 +350,19 @@ func cmpCells(typ ColumnType, a, b cell) int {
 
 // toCell converts a Go or JSON value to a typed cell for column c.
 // Empty text becomes NULL because Oracle stores an empty string as NULL.
-func toCell(c Column, v any, z sessionZone) (cell, error) {
+func toCell(c *colStore, v any, z sessionZone) (cell, error) {
 	if v == nil {
 		return cell{null: true}, nil
+	}
+	if c.fk == fkMultiSelect {
+		ids, err := asIDList(v)
+		if err != nil {
+			return cell{}, fmt.Errorf("column %s (Multiple Select): %w", c.Name, err)
+		}
+		if len(ids) == 0 {
+			return cell{null: true}, nil
+		}
+		return cell{s: joinIDs(ids, c.msSep)}, nil
 	}
 	if n, ok := v.(json.Number); ok {
 		if i, err := n.Int64(); err == nil {
@@ -423,6 +490,38 @@ func asInt64(v any) (int64, bool) {
 	return 0, false
 }
 
+// asIDList reads a Multiple Select value: []int64, []int or a JSON array of
+// integers ([]any of json.Number, from fixtures).
+func asIDList(v any) ([]int64, error) {
+	switch x := v.(type) {
+	case []int64:
+		return slices.Clone(x), nil
+	case []int:
+		out := make([]int64, len(x))
+		for i, n := range x {
+			out[i] = int64(n)
+		}
+		return out, nil
+	case []any:
+		out := make([]int64, len(x))
+		for i, e := range x {
+			if n, ok := e.(json.Number); ok {
+				e = any(n.String())
+				if i, err := n.Int64(); err == nil {
+					e = i
+				}
+			}
+			n, ok := asInt64(e)
+			if !ok {
+				return nil, fmt.Errorf("element %d: got %T %v, want an integer id", i, e, e)
+			}
+			out[i] = n
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("got %T, want []int64", v)
+}
+
 func asFloat64(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
@@ -443,7 +542,7 @@ func (t *table) rowToCells(base []cell, r Row, z sessionZone) ([]cell, error) {
 		if !ok {
 			return nil, fmt.Errorf("table %s has no column %q", t.def.name, k)
 		}
-		c, err := toCell(t.cols[ci].Column, v, z)
+		c, err := toCell(t.cols[ci], v, z)
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.def.name, err)
 		}

@@ -66,7 +66,16 @@ func (s *Server) handleSuiteQL(w http.ResponseWriter, r *http.Request, body []by
 			return badRequest(w, "INVALID_PARAMETER", searchPrefix+fmt.Sprintf("Record '%s' was not found.", q.table))
 		}
 	}
-	p, err := compile(q, t, compileEnv{zone: s.zone, now: s.opts.Now(), binds: binds})
+	env := compileEnv{zone: s.zone, now: s.opts.Now(), binds: binds}
+	if t != nil {
+		env.names = s.rulesFor(q.table)
+	}
+	p, err := compile(q, t, env)
+	if errors.Is(err, errUnexpected) {
+		// A field that breaks the query fails it whatever it would return.
+		writeNSError(w, http.StatusInternalServerError, "UNEXPECTED_ERROR", unexpectedErrorDetail())
+		return http.StatusInternalServerError
+	}
 	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
