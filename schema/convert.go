@@ -65,6 +65,7 @@ type cell struct {
 	f     float64
 	b     bool
 	s     string
+	list  []int64 // IntegerList: reuses the column's buffer row after row
 }
 
 // Builder accumulates converted rows into an Arrow record batch. A row that fails to
@@ -74,6 +75,7 @@ type Builder struct {
 	loc     *time.Location
 	rb      *array.RecordBuilder
 	scratch []cell
+	lists   [][]int64 // per-column buffers for IntegerList cells
 }
 
 // NewBuilder returns a Builder for t. loc is the NetSuite session time zone that
@@ -87,6 +89,7 @@ func NewBuilder(mem memory.Allocator, t Table, loc *time.Location) *Builder {
 		loc:     loc,
 		rb:      array.NewRecordBuilder(mem, t.ArrowSchema()),
 		scratch: make([]cell, len(t.Columns)),
+		lists:   make([][]int64, len(t.Columns)),
 	}
 }
 
@@ -126,12 +129,16 @@ func (b *Builder) AppendAt(row RawRow, cursorAt time.Time) error {
 			b.scratch[i] = cell{valid: true, i: cursorAt.UnixMicro()}
 			continue
 		}
+		b.scratch[i].list = b.lists[i][:0]
 		if err := parseCell(&b.scratch[i], c.Kind, raw, b.loc); err != "" {
 			return &ConversionError{Stream: b.table.Name, ID: id, Column: c.Name, Kind: c.Kind, Value: raw, Reason: err}
 		}
 	}
 	for i, c := range b.table.Columns {
 		appendCell(b.rb.Field(i), c.Kind, &b.scratch[i])
+		if c.Kind == IntegerList {
+			b.lists[i] = b.scratch[i].list[:0]
+		}
 	}
 	return nil
 }
@@ -151,8 +158,12 @@ func appendCell(fb array.Builder, k Kind, c *cell) {
 	switch k {
 	case Integer:
 		fb.(*array.Int64Builder).Append(c.i)
-	case Float:
+	case Float, Percent:
 		fb.(*array.Float64Builder).Append(c.f)
+	case IntegerList:
+		lb := fb.(*array.ListBuilder)
+		lb.Append(true)
+		lb.ValueBuilder().(*array.Int64Builder).AppendValues(c.list, nil)
 	case Bool:
 		fb.(*array.BooleanBuilder).Append(c.b)
 	case Date:
@@ -179,6 +190,18 @@ func parseCell(c *cell, k Kind, raw string, loc *time.Location) string {
 			return "not a decimal number"
 		}
 		c.f = v
+	case Percent:
+		v, ok := ParseNumber(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(raw), "%")))
+		if !ok {
+			return "not a percentage"
+		}
+		c.f = v
+	case IntegerList:
+		list, ok := ParseIDList(raw, c.list)
+		if !ok {
+			return "want internal ids separated by commas"
+		}
+		c.list = list
 	case Bool:
 		switch raw {
 		case "T", "t":
@@ -218,6 +241,30 @@ func ParseNumber(s string) (float64, bool) {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	return v, err == nil
+}
+
+// ParseIDList appends to dst the internal ids of a Multiple Select value. NetSuite's
+// rendering is not documented: ids separated by commas (with or without spaces),
+// semicolons, whitespace or U+0005 (SuiteScript's multi-select separator) are accepted,
+// and so are enclosing brackets. Anything else (display names, say) is refused.
+func ParseIDList(s string, dst []int64) ([]int64, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		s = s[1 : len(s)-1]
+	}
+	start := len(dst)
+	for tok := range strings.FieldsFuncSeq(s, isIDSeparator) {
+		v, err := strconv.ParseInt(tok, 10, 64)
+		if err != nil {
+			return dst, false
+		}
+		dst = append(dst, v)
+	}
+	return dst, len(dst) > start
+}
+
+func isIDSeparator(r rune) bool {
+	return r == ',' || r == ';' || r == '\u0005' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
 }
 
 // ParseDate reads YYYY-MM-DD, rejecting out-of-range parts rather than normalising them.

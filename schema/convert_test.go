@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -338,5 +339,92 @@ func TestAppendAtUsesCursorInstantForSameWallTime(t *testing.T) {
 	}
 	if got(2) != "2024-11-03T08:45:00Z" {
 		t.Errorf("starttime %s: an unrelated ambiguous wall time reads as the earlier instant", got(2))
+	}
+}
+
+// TestCustomKinds: a Percent reads "50" and "50%" alike; a Multiple Select reads the
+// renderings NetSuite may use into list<int64>, reusing its buffer row after row; a
+// value of neither shape fails naming the column.
+func TestCustomKinds(t *testing.T) {
+	tb := Table{Name: "task", PrimaryKey: "id", Cursor: "lastmodifieddate", Columns: []Column{
+		{Name: "id", Kind: Integer}, {Name: "lastmodifieddate", Kind: DateTime},
+		{Name: "custevent_pct", Kind: Percent, Custom: true, Label: "Done", ValueType: "Percent"},
+		{Name: "custevent_topics", Kind: IntegerList, Custom: true, ValueType: "Multiple Select"},
+	}}
+	if err := tb.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := NewBuilder(mem, tb, time.UTC)
+	defer b.Release()
+	rows := []struct {
+		pct, ids string
+		wantPct  float64
+		wantIDs  []int64
+	}{
+		{"50", "1, 2, 3", 50, []int64{1, 2, 3}},
+		{"12.5%", "4,5", 12.5, []int64{4, 5}},
+		{".5", "6\u00057", 0.5, []int64{6, 7}},
+		{" 100 % ", "[8; 9]", 100, []int64{8, 9}},
+		{"-.25", "-2", -0.25, []int64{-2}},
+	}
+	for i, r := range rows {
+		if err := b.Append(RawRow{"id": fmt.Sprint(i), "custevent_pct": r.pct, "custevent_topics": r.ids}); err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+	}
+	if err := b.Append(RawRow{"id": "99"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	pct := rec.Column(2).(*array.Float64)
+	lists := rec.Column(3).(*array.List)
+	vals := lists.ListValues().(*array.Int64)
+	for i, r := range rows {
+		if pct.Value(i) != r.wantPct {
+			t.Errorf("row %d percent = %v, want %v", i, pct.Value(i), r.wantPct)
+		}
+		start, end := lists.ValueOffsets(i)
+		var got []int64
+		for j := start; j < end; j++ {
+			got = append(got, vals.Value(int(j)))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(r.wantIDs) {
+			t.Errorf("row %d ids = %v, want %v", i, got, r.wantIDs)
+		}
+	}
+	if !pct.IsNull(len(rows)) || !lists.IsNull(len(rows)) {
+		t.Error("missing values must be NULL")
+	}
+	for _, bad := range []RawRow{{"id": "1", "custevent_pct": "half"}, {"id": "1", "custevent_topics": "Red, Blue"}, {"id": "1", "custevent_topics": ", ,"}} {
+		var ce *ConversionError
+		if err := b.Append(bad); !errors.As(err, &ce) || ce.ID != "1" || !strings.HasPrefix(ce.Column, "custevent_") {
+			t.Errorf("Append(%v) = %v, want a conversion error naming id and column", bad, err)
+		}
+	}
+	f := tb.ArrowSchema().Field(2)
+	for key, want := range map[string]string{MetaKind: "percent", MetaCustom: "true", MetaLabel: "Done", MetaValueType: "Percent", MetaField: "custevent_pct"} {
+		if got, _ := f.Metadata.GetValue(key); got != want {
+			t.Errorf("metadata %s = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// TestRenamedColumnKeepsItsField: a column renamed after a type change names the NetSuite
+// field it is read from in its metadata.
+func TestRenamedColumnKeepsItsField(t *testing.T) {
+	c := Column{Name: "custentity_score__float", Field: "custentity_score", Kind: Float, Custom: true}
+	tb := Table{Name: "customer", PrimaryKey: "id", Cursor: "lastmodifieddate", Columns: []Column{{Name: "id", Kind: Integer}, {Name: "lastmodifieddate", Kind: DateTime}, c}}
+	if err := tb.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tb.ArrowSchema().Field(2).Metadata.GetValue(MetaField); got != "custentity_score" || c.FieldID() != "custentity_score" {
+		t.Fatalf("field = %q", got)
+	}
+	tb.Columns[2].Field = "CustEntity_Score"
+	if tb.Validate() == nil {
+		t.Fatal("an upper-case field id was accepted")
 	}
 }

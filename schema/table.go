@@ -20,9 +20,12 @@ const (
 	Bool                     // NetSuite "T"/"F"
 	Date                     // calendar date without time: date32
 	DateTime                 // instant, read in the session zone, stored as UTC µs
+	Percent                  // a percentage as NetSuite shows it ("50" or "50%"): float64
+	IntegerList              // Multiple Select: the selected internal ids, list<int64>
 )
 
-var kindNames = map[Kind]string{Text: "text", Integer: "integer", Float: "float", Bool: "bool", Date: "date", DateTime: "datetime"}
+var kindNames = map[Kind]string{Text: "text", Integer: "integer", Float: "float", Bool: "bool", Date: "date",
+	DateTime: "datetime", Percent: "percent", IntegerList: "integer_list"}
 
 func (k Kind) String() string {
 	if n, ok := kindNames[k]; ok {
@@ -46,8 +49,10 @@ func (k Kind) ArrowType() arrow.DataType {
 	switch k {
 	case Integer:
 		return arrow.PrimitiveTypes.Int64
-	case Float:
+	case Float, Percent:
 		return arrow.PrimitiveTypes.Float64
+	case IntegerList:
+		return arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int64)
 	case Bool:
 		return arrow.FixedWidthTypes.Boolean
 	case Date:
@@ -59,13 +64,26 @@ func (k Kind) ArrowType() arrow.DataType {
 	}
 }
 
-// Column is one output column. Name is the lowercase NetSuite field id, which is also the
-// output column name.
+// Column is one output column. Name is the output column name; Field the lowercase
+// NetSuite field id it is read from, which is Name unless the connector had to rename
+// the column (a custom field whose type changed keeps its old name for the old type).
 type Column struct {
 	Name    string
+	Field   string // NetSuite field id; "" means Name
 	Kind    Kind
 	Custom  bool // a custom field (custentity…, custevent…) rather than a standard one
 	Derived bool // set by the connector (e.g. _deleted), never selected from NetSuite
+	// Label and ValueType are NetSuite's own description of a custom field (the
+	// customfield table's name and fieldvaluetype); empty for standard columns.
+	Label, ValueType string
+}
+
+// FieldID is the NetSuite field the column is read from.
+func (c Column) FieldID() string {
+	if c.Field != "" {
+		return c.Field
+	}
+	return c.Name
 }
 
 // Table is the declarative description of one stream.
@@ -97,7 +115,7 @@ func (t Table) Validate() error {
 		if c.Derived && (c.Name == t.PrimaryKey || c.Name == t.Cursor) {
 			return fmt.Errorf("table %s: key column %q cannot be derived", t.Name, c.Name)
 		}
-		if c.Name == "" || c.Name != strings.ToLower(c.Name) {
+		if c.Name == "" || c.Name != strings.ToLower(c.Name) || c.FieldID() != strings.ToLower(c.FieldID()) {
 			return fmt.Errorf("table %s: column %q must be a non-empty lowercase name", t.Name, c.Name)
 		}
 		if seen[c.Name] {
@@ -126,6 +144,8 @@ const (
 	MetaCursor     = "extract.cursor"
 	MetaCustom     = "extract.custom"
 	MetaDerived    = "extract.derived"
+	MetaLabel      = "extract.netsuite.label"
+	MetaValueType  = "extract.netsuite.value_type"
 )
 
 // ArrowSchema is the stream's Arrow schema: one field per column in declaration order.
@@ -134,7 +154,7 @@ func (t Table) ArrowSchema() *arrow.Schema {
 	fields := make([]arrow.Field, len(t.Columns))
 	for i, c := range t.Columns {
 		keys := []string{MetaKind, MetaField}
-		vals := []string{c.Kind.String(), c.Name}
+		vals := []string{c.Kind.String(), c.FieldID()}
 		if c.Name == t.PrimaryKey {
 			keys, vals = append(keys, MetaPrimaryKey), append(vals, "true")
 		}
@@ -146,6 +166,12 @@ func (t Table) ArrowSchema() *arrow.Schema {
 		}
 		if c.Derived {
 			keys, vals = append(keys, MetaDerived), append(vals, "true")
+		}
+		if c.Label != "" {
+			keys, vals = append(keys, MetaLabel), append(vals, c.Label)
+		}
+		if c.ValueType != "" {
+			keys, vals = append(keys, MetaValueType), append(vals, c.ValueType)
 		}
 		fields[i] = arrow.Field{
 			Name:     c.Name,

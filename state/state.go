@@ -25,6 +25,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -38,7 +39,54 @@ type File struct {
 	Version   int               `json:"version"`
 	AccountID string            `json:"account_id"`
 	Streams   map[string]Stream `json:"streams"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	// Schemas is what the connector learnt about each stream's columns; CustomFields
+	// its cached copy of the account's custom-field catalog. Neither covers rows, so
+	// either may be saved at any time.
+	Schemas      map[string]Schema `json:"schemas,omitempty"`
+	CustomFields *CustomFields     `json:"custom_fields,omitempty"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+}
+
+// Schema is one stream's column history.
+type Schema struct {
+	// Columns are the stream's columns in the last file schema a run planned, to
+	// report what changed in the next.
+	Columns []Column `json:"columns,omitempty"`
+	// Dropped are the NetSuite fields the account would not serve, by field id, so a
+	// run does not pay to find them again; retried on a full refresh and by discover.
+	Dropped map[string]Dropped `json:"dropped,omitempty"`
+	// Kinds records, per custom field id, the kind its bare column name was first
+	// written with: a column name never holds two types across a stream's files.
+	Kinds map[string]string `json:"custom_kinds,omitempty"`
+}
+
+// Column is a column name and its kind (the connector's kind names).
+type Column struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+// Dropped says why NetSuite refused a field and since when.
+type Dropped struct {
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+}
+
+// CustomFields is the account's custom-field catalog as last read, kept so that runs
+// read NetSuite's customfield table at most once per refresh interval.
+type CustomFields struct {
+	FetchedAt time.Time     `json:"fetched_at"`
+	Fields    []CustomField `json:"fields"`
+}
+
+// CustomField is one row of NetSuite's customfield table.
+type CustomField struct {
+	ScriptID        string `json:"scriptid"`
+	Label           string `json:"label,omitempty"`
+	FieldType       string `json:"fieldtype,omitempty"`
+	ValueType       string `json:"valuetype"`
+	ValueTypeRecord string `json:"valuetyperecord,omitempty"`
+	Stored          bool   `json:"stored"`
 }
 
 // Stream is one stream's checkpoint. All times are UTC.
@@ -116,7 +164,10 @@ type Store struct {
 
 	mu     sync.Mutex // serialises Saves so each write carries every stream's latest entry
 	file   File       // what was last persisted (or loaded); never mutated in place
-	closed bool
+	// staged are schema facts waiting for the next write (see StageSchema).
+	stagedSchemas map[string]Schema
+	stagedFields  *CustomFields
+	closed        bool
 	hook   func(step string) error
 	now    func() time.Time
 }
@@ -219,19 +270,115 @@ func (s *Store) Save(name string, st Stream) error {
 		return fmt.Errorf("state file %s: save stream %q: %w", s.path, name, err)
 	}
 
+	return s.update("save stream "+strconv.Quote(name), func(next *File, now time.Time) error {
+		st.UpdatedAt = now
+		next.Streams[name] = st
+		return nil
+	})
+}
+
+// Schema returns the named stream's column history, if any, staged or saved. The
+// result is a copy.
+func (s *Store) Schema(name string) (Schema, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc, ok := s.stagedSchemas[name]
+	if !ok {
+		sc, ok = s.file.Schemas[name]
+	}
+	return sc.clone(), ok
+}
+
+// StageSchema replaces the named stream's column history. It is written with the next
+// checkpoint (Save, Reset or Flush), not before: a run that fails before it has made
+// any progress leaves the state file exactly as it was.
+func (s *Store) StageSchema(name string, sc Schema) error {
+	if name == "" {
+		return fmt.Errorf("state file %s: stage schema: empty stream name", s.path)
+	}
+	sc = sc.clone()
+	sc.utc()
+	if err := sc.validate(); err != nil {
+		return fmt.Errorf("state file %s: stage schema of stream %q: %w", s.path, name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stagedSchemas == nil {
+		s.stagedSchemas = map[string]Schema{}
+	}
+	s.stagedSchemas[name] = sc
+	return nil
+}
+
+// CustomFields returns the custom-field catalog, staged or saved, if any. The result is
+// a copy.
+func (s *Store) CustomFields() (CustomFields, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.stagedFields
+	if c == nil {
+		c = s.file.CustomFields
+	}
+	if c == nil {
+		return CustomFields{}, false
+	}
+	return c.clone(), true
+}
+
+// StageCustomFields replaces the cached custom-field catalog; like StageSchema it is
+// written with the next checkpoint.
+func (s *Store) StageCustomFields(c CustomFields) error {
+	c = c.clone()
+	c.FetchedAt = c.FetchedAt.UTC()
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("state file %s: stage custom fields: %w", s.path, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stagedFields = &c
+	return nil
+}
+
+// Flush writes what is staged, if anything.
+func (s *Store) Flush() error {
+	return s.update("flush", func(*File, time.Time) error {
+		if s.stagedSchemas == nil && s.stagedFields == nil {
+			return errUnchanged
+		}
+		return nil
+	})
+}
+
+// update applies change to a copy of the file and persists it; on any error the
+// Store and the file stay as they were.
+func (s *Store) update(what string, change func(next *File, now time.Time) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("state file %s: save stream %q: %w", s.path, name, fs.ErrClosed)
+		return fmt.Errorf("state file %s: %s: %w", s.path, what, fs.ErrClosed)
 	}
 	now := s.now().UTC()
-	st.UpdatedAt = now
 	next := s.file.clone()
-	next.Streams[name] = st
+	if err := change(&next, now); errors.Is(err, errUnchanged) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("state file %s: %s: %w", s.path, what, err)
+	}
+	for name, sc := range s.stagedSchemas {
+		if next.Schemas == nil {
+			next.Schemas = map[string]Schema{}
+		}
+		next.Schemas[name] = sc.clone()
+	}
+	if s.stagedFields != nil {
+		c := s.stagedFields.clone()
+		next.CustomFields = &c
+	}
 	next.UpdatedAt = now
 	if err := s.persist(next); err != nil {
-		return fmt.Errorf("state file %s: save stream %q: %w", s.path, name, err)
+		return fmt.Errorf("state file %s: %s: %w", s.path, what, err)
 	}
+	s.stagedSchemas, s.stagedFields = nil, nil
 	return nil
 }
 
@@ -239,22 +386,17 @@ func (s *Store) Save(name string, st Stream) error {
 // stream starts from scratch on the next run. Resetting a stream that has no
 // checkpoint does nothing.
 func (s *Store) Reset(name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("state file %s: reset stream %q: %w", s.path, name, fs.ErrClosed)
-	}
-	if _, ok := s.file.Streams[name]; !ok {
+	return s.update("reset stream "+strconv.Quote(name), func(next *File, _ time.Time) error {
+		if _, ok := next.Streams[name]; !ok {
+			return errUnchanged
+		}
+		delete(next.Streams, name)
 		return nil
-	}
-	next := s.file.clone()
-	delete(next.Streams, name)
-	next.UpdatedAt = s.now().UTC()
-	if err := s.persist(next); err != nil {
-		return fmt.Errorf("state file %s: reset stream %q: %w", s.path, name, err)
-	}
-	return nil
+	})
 }
+
+// errUnchanged tells update that there is nothing to persist.
+var errUnchanged = errors.New("unchanged")
 
 // persist writes next and, only if that succeeded, makes it the Store's
 // contents. s.mu must be held.
@@ -325,10 +467,12 @@ func encode(f *File) ([]byte, error) {
 // Unknown top-level fields are ignored, for forward compatibility within a
 // version.
 type wireFile struct {
-	Version   json.RawMessage   `json:"version"`
-	AccountID string            `json:"account_id"`
-	Streams   map[string]Stream `json:"streams"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	Version      json.RawMessage   `json:"version"`
+	AccountID    string            `json:"account_id"`
+	Streams      map[string]Stream `json:"streams"`
+	Schemas      map[string]Schema `json:"schemas"`
+	CustomFields *CustomFields     `json:"custom_fields"`
+	UpdatedAt    time.Time         `json:"updated_at"`
 }
 
 // decode parses and validates the bytes of the state file at path (which
@@ -389,6 +533,26 @@ func decode(path string, data []byte) (*File, error) {
 			return nil, corrupt(path, nil, "has an invalid checkpoint for stream %q: updated_at: %v", name, err)
 		}
 		f.Streams[name] = st
+	}
+	for name, sc := range w.Schemas {
+		if name == "" {
+			return nil, corrupt(path, nil, "has a schema with an empty stream name")
+		}
+		sc.utc()
+		if err := sc.validate(); err != nil {
+			return nil, corrupt(path, nil, "has an invalid schema for stream %q: %v", name, err)
+		}
+		if f.Schemas == nil {
+			f.Schemas = map[string]Schema{}
+		}
+		f.Schemas[name] = sc
+	}
+	if c := w.CustomFields; c != nil {
+		c.FetchedAt = c.FetchedAt.UTC()
+		if err := c.validate(); err != nil {
+			return nil, corrupt(path, nil, "has an invalid custom-field catalog: %v", err)
+		}
+		f.CustomFields = c
 	}
 	return f, nil
 }
@@ -499,7 +663,68 @@ func (st Stream) clone() Stream {
 	return st
 }
 
+func (sc Schema) clone() Schema {
+	sc.Columns = slices.Clone(sc.Columns)
+	sc.Dropped = maps.Clone(sc.Dropped)
+	sc.Kinds = maps.Clone(sc.Kinds)
+	return sc
+}
+
+func (sc Schema) utc() {
+	for k, d := range sc.Dropped {
+		d.Since = d.Since.UTC()
+		sc.Dropped[k] = d
+	}
+}
+
+func (sc Schema) validate() error {
+	for _, c := range sc.Columns {
+		if c.Name == "" || c.Kind == "" {
+			return fmt.Errorf("column %q without a name or kind", c.Name)
+		}
+	}
+	for k, d := range sc.Dropped {
+		if k == "" {
+			return errors.New("a dropped column without a name")
+		}
+		if err := checkTime(d.Since); err != nil {
+			return fmt.Errorf("dropped column %q: since: %w", k, err)
+		}
+	}
+	for k, v := range sc.Kinds {
+		if k == "" || v == "" {
+			return fmt.Errorf("custom kind %q = %q: empty name or kind", k, v)
+		}
+	}
+	return nil
+}
+
+func (c CustomFields) clone() CustomFields {
+	c.Fields = slices.Clone(c.Fields)
+	return c
+}
+
+func (c CustomFields) validate() error {
+	if err := checkTime(c.FetchedAt); err != nil {
+		return fmt.Errorf("fetched_at: %w", err)
+	}
+	for i, f := range c.Fields {
+		if f.ScriptID == "" {
+			return fmt.Errorf("field %d has no scriptid", i)
+		}
+	}
+	return nil
+}
+
 func (f File) clone() File {
+	f.Schemas = maps.Clone(f.Schemas)
+	for name, sc := range f.Schemas {
+		f.Schemas[name] = sc.clone()
+	}
+	if f.CustomFields != nil {
+		c := f.CustomFields.clone()
+		f.CustomFields = &c
+	}
 	f.Streams = maps.Clone(f.Streams)
 	if f.Streams == nil {
 		f.Streams = map[string]Stream{}
