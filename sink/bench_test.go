@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"testing"
 	"time"
 
@@ -25,6 +26,14 @@ func benchSchema() *arrow.Schema {
 	add(6, "text", arrow.BinaryTypes.String)
 	add(2, "ts", tsUTC)
 	add(2, "date", arrow.FixedWidthTypes.Date32)
+	return arrow.NewSchema(fields, nil)
+}
+
+// benchListSchema is benchSchema with one nullable list<int64> column (a multiple-select
+// field) among the others, so rows take the variable-width Parquet path.
+func benchListSchema() *arrow.Schema {
+	fields := slices.Clone(benchSchema().Fields())
+	fields = slices.Insert(fields, 10, arrow.Field{Name: "multi0", Type: listOfInt64, Nullable: true})
 	return arrow.NewSchema(fields, nil)
 }
 
@@ -57,6 +66,12 @@ func benchRecords(b *testing.B, schema *arrow.Schema, n int) []arrow.Record {
 					cells = append(cells, arrow.Timestamp(start+int64(k)*1_000_003))
 				case arrow.DATE32:
 					cells = append(cells, arrow.Date32(19000+k%3000))
+				case arrow.LIST:
+					ids := make([]int64, (k+c)%5) // 0 to 4 ids, 2 on average
+					for j := range ids {
+						ids[j] = int64(k*13+j) % 100_000
+					}
+					cells = append(cells, ids)
 				}
 			}
 			rows[i] = cells
@@ -71,15 +86,18 @@ func benchRecords(b *testing.B, schema *arrow.Schema, n int) []arrow.Record {
 	return recs
 }
 
-func BenchmarkWriteParquet(b *testing.B) { benchmarkWrite(b, Parquet) }
-func BenchmarkWriteNDJSON(b *testing.B)  { benchmarkWrite(b, NDJSON) }
+func BenchmarkWriteParquet(b *testing.B) { benchmarkWrite(b, Parquet, benchSchema()) }
+func BenchmarkWriteNDJSON(b *testing.B)  { benchmarkWrite(b, NDJSON, benchSchema()) }
+
+// The same 20 columns plus one list<int64> column.
+func BenchmarkWriteParquetList(b *testing.B) { benchmarkWrite(b, Parquet, benchListSchema()) }
+func BenchmarkWriteNDJSONList(b *testing.B)  { benchmarkWrite(b, NDJSON, benchListSchema()) }
 
 // benchmarkWrite writes files of 50k and 500k rows (1000-row batches) and commits them.
 // Besides rows/s it reports allocations and bytes per row and the peak heap seen after
 // any batch: flat memory means the 10x larger file shows about the same per-row
 // allocation and peak heap, not ten times more.
-func benchmarkWrite(b *testing.B, format Format) {
-	schema := benchSchema()
+func benchmarkWrite(b *testing.B, format Format, schema *arrow.Schema) {
 	recs := benchRecords(b, schema, 8)
 	for _, rowsPerFile := range []int{50_000, 500_000} {
 		b.Run(fmt.Sprintf("rows=%d", rowsPerFile), func(b *testing.B) {

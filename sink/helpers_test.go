@@ -3,6 +3,7 @@ package sink
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,9 @@ func buildRecord(t testing.TB, schema *arrow.Schema, rows []row) arrow.Record {
 				fb.Append(v.(arrow.Timestamp))
 			case *array.Date32Builder:
 				fb.Append(v.(arrow.Date32))
+			case *array.ListBuilder:
+				fb.Append(true)
+				fb.ValueBuilder().(*array.Int64Builder).AppendValues(v.([]int64), nil)
 			default:
 				t.Fatalf("unexpected builder %T", fb)
 			}
@@ -159,16 +163,38 @@ func cellOf(t testing.TB, arr arrow.Array, i int) any {
 		return a.Value(i)
 	case *array.Date32:
 		return a.Value(i)
+	case *array.List:
+		vals, ok := a.ListValues().(*array.Int64)
+		if !ok {
+			t.Fatalf("unexpected list values %T", a.ListValues())
+		}
+		lo, hi := a.ValueOffsets(i)
+		got := []int64{} // present and empty stays distinct from NULL (nil)
+		for j := lo; j < hi; j++ {
+			if vals.IsNull(int(j)) {
+				t.Fatalf("list row %d has a NULL element", i)
+			}
+			got = append(got, vals.Value(int(j)))
+		}
+		return got
 	}
 	t.Fatalf("unexpected array %T", arr)
 	return nil
 }
 
-// sameCell compares floats bit for bit (so -0 and NaN are checked too).
+// sameCell compares floats bit for bit (so -0 and NaN are checked too) and lists
+// element by element (nil, NULL, never equals a present empty list).
 func sameCell(want, got any) bool {
-	if w, ok := want.(float64); ok {
+	switch w := want.(type) {
+	case float64:
 		g, ok := got.(float64)
 		return ok && (math.Float64bits(w) == math.Float64bits(g) || math.IsNaN(w) && math.IsNaN(g))
+	case []int64:
+		g, ok := got.([]int64)
+		return ok && w != nil && g != nil && slices.Equal(w, g)
+	}
+	if _, ok := got.([]int64); ok {
+		return false // want is not a list (== would panic on a slice)
 	}
 	return want == got
 }
@@ -177,7 +203,72 @@ func show(v any) string {
 	if s, ok := v.(string); ok && len(s) > 60 {
 		return fmt.Sprintf("%q…(%d bytes)", s[:60], len(s))
 	}
+	if l, ok := v.([]int64); ok && len(l) > 8 {
+		return fmt.Sprintf("%#v…(%d elements)", l[:8], len(l))
+	}
 	return fmt.Sprintf("%#v", v)
+}
+
+// Multiple-select columns, as package schema declares them.
+var (
+	listOfInt64         = arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int64)
+	listOfInt64NullElem = arrow.ListOf(arrow.PrimitiveTypes.Int64) // accepted; NULL elements are refused per write
+)
+
+// listFields are inserted into testSchema at these final positions (ascending) by
+// listSchema: first, in the middle, adjacent to each other and last, so every way a
+// list can sit among scalar leaves is exercised.
+var listFields = []struct {
+	at    int
+	field arrow.Field
+}{
+	{0, arrow.Field{Name: "custentity_regions", Type: listOfInt64, Nullable: true}},
+	{5, arrow.Field{Name: "custentity_tags", Type: listOfInt64, Nullable: true}},
+	{6, arrow.Field{Name: "custentity_req", Type: listOfInt64}},
+	{9, arrow.Field{Name: "custentity_elemnull", Type: listOfInt64NullElem, Nullable: true}},
+	{16, arrow.Field{Name: "custentity_last", Type: listOfInt64, Nullable: true}},
+}
+
+// listSchema is testSchema with the list<int64> columns of listFields mixed in.
+func listSchema() *arrow.Schema {
+	fields := slices.Clone(testSchema().Fields())
+	for _, lf := range listFields {
+		fields = slices.Insert(fields, lf.at, lf.field)
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// manyIDs is a long list (more elements than a row group has rows in most tests).
+var manyIDs = func() []int64 {
+	l := make([]int64, 300)
+	for i := range l {
+		l[i] = int64(i)*7919 - 3000
+	}
+	return l
+}()
+
+// specialLists are cycled through the list columns; nil is NULL, distinct from {}.
+var specialLists = [][]int64{nil, {}, {1}, {0}, {-1, 42}, {math.MaxInt64, math.MinInt64, -9_007_199_254_740_993},
+	{}, {123456789012}, nil, manyIDs, {5, 5, 5}, {-17}}
+
+// genListRows builds n rows of listSchema: genRows' cells with a list in each list
+// column, on a different cycle per column; the required list column gets [] for NULL.
+func genListRows(n int, jsonSafe bool) []row {
+	rows := genRows(n, jsonSafe)
+	for i := range rows {
+		for j, lf := range listFields {
+			v := specialLists[(i*(j+1)+3*j)%len(specialLists)]
+			var cell any = v
+			switch {
+			case v == nil && lf.field.Nullable:
+				cell = nil
+			case v == nil:
+				cell = []int64{}
+			}
+			rows[i] = slices.Insert(rows[i], lf.at, cell)
+		}
+	}
+	return rows
 }
 
 // newTestSink returns a Sink writing into a fresh temp dir.

@@ -15,6 +15,7 @@ import (
 const ndjsonBufferSize = 256 << 10
 
 // ndjsonEncoder writes one JSON object per row, keys in schema order, every key present.
+// A list<int64> cell is a JSON array of integers: [1,2,3], [] when empty, null when NULL.
 // Values are appended by hand into one reused line buffer: no reflection, no per-cell
 // allocation, and memory stays flat however many rows pass through.
 type ndjsonEncoder struct {
@@ -37,6 +38,7 @@ type ndView struct {
 	data     []byte
 	ts       []arrow.Timestamp
 	dates    []arrow.Date32
+	list     int64List
 }
 
 func newNDJSONEncoder(out io.Writer, cols []column) *ndjsonEncoder {
@@ -126,6 +128,11 @@ func (e *ndjsonEncoder) bind(rec arrow.Record, n int) error {
 			if a, ok = arr.(*array.Date32); ok {
 				v.dates = a.Date32Values()
 			}
+		case kindInt64List:
+			var err error
+			if v.list, err = bindInt64List(col, arr, n); err != nil {
+				return err
+			}
 		}
 		if !ok {
 			return badArray(col, arr)
@@ -154,6 +161,15 @@ func (e *ndjsonEncoder) appendCell(dst []byte, c, i int) ([]byte, error) {
 		return appendTimestamp(dst, int64(v.ts[i]))
 	case kindDate32:
 		return appendDate(dst, int64(v.dates[i]))
+	case kindInt64List:
+		dst = append(dst, '[')
+		for j, x := range v.list.elems[v.list.offs[i]:v.list.offs[i+1]] {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendInt(dst, x, 10)
+		}
+		return append(dst, ']'), nil
 	}
 	return dst, fmt.Errorf("unhandled kind %d", e.cols[c].kind)
 }

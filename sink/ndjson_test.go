@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/golden.ndjson")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // decodeLine parses one NDJSON line token by token, so key order is checked too.
 func decodeLine(t *testing.T, line []byte) (keys []string, vals []any) {
@@ -37,6 +38,25 @@ func decodeLine(t *testing.T, line []byte) (keys []string, vals []any) {
 		v, err := dec.Token()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if v == json.Delim('[') {
+			// A list<int64> cell: collect its elements; [] stays a non-nil empty slice.
+			elems := []json.Number{}
+			for dec.More() {
+				e, err := dec.Token()
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, ok := e.(json.Number)
+				if !ok {
+					t.Fatalf("key %v: array element %v (%T) is not a number", k, e, e)
+				}
+				elems = append(elems, n)
+			}
+			if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+				t.Fatalf("key %v: array not closed: %v %v", k, tok, err)
+			}
+			v = elems
 		}
 		keys = append(keys, k.(string))
 		vals = append(vals, v)
@@ -80,6 +100,17 @@ func checkJSONCell(t *testing.T, want, got any) bool {
 	case arrow.Date32:
 		s, ok := got.(string)
 		return ok && s == w.ToTime().Format(time.DateOnly)
+	case []int64:
+		g, ok := got.([]json.Number)
+		if !ok || len(g) != len(w) {
+			return false
+		}
+		for j, x := range w {
+			if g[j].String() != strconv.FormatInt(x, 10) {
+				return false
+			}
+		}
+		return true
 	}
 	t.Fatalf("unexpected expected value %T", want)
 	return false
@@ -95,56 +126,57 @@ func TestNDJSONRoundTrip(t *testing.T) {
 		{"several batches", 1050, []int{1, 300, 349, 400}},
 		{"zero rows", 0, []int{1}},
 	}
-	schema := testSchema()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			s := newTestSink(t, NDJSON, nil)
-			rows := genRows(tt.rows, true)
-			rc := writeBatches(t, s, "phonecall", schema, rows, tt.batches...)
-			if !strings.HasSuffix(rc.Path, ".ndjson") {
-				t.Errorf("path %s, want .ndjson", rc.Path)
-			}
-			data, err := os.ReadFile(rc.Path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rc.Bytes != int64(len(data)) {
-				t.Errorf("receipt bytes %d, file has %d", rc.Bytes, len(data))
-			}
-			if !utf8.Valid(data) {
-				t.Error("output is not valid UTF-8")
-			}
-			sc := bufio.NewScanner(bytes.NewReader(data))
-			sc.Buffer(nil, 1<<20)
-			n := 0
-			for ; sc.Scan(); n++ {
-				keys, vals := decodeLine(t, sc.Bytes())
-				if len(keys) != schema.NumFields() {
-					t.Fatalf("line %d has %d keys, want %d", n, len(keys), schema.NumFields())
+	for _, sc := range roundTripSchemas {
+		schema := sc.schema()
+		for _, tt := range tests {
+			t.Run(sc.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				s := newTestSink(t, NDJSON, nil)
+				rows := sc.rows(tt.rows, true)
+				rc := writeBatches(t, s, "phonecall", schema, rows, tt.batches...)
+				if !strings.HasSuffix(rc.Path, ".ndjson") {
+					t.Errorf("path %s, want .ndjson", rc.Path)
 				}
-				for c, f := range schema.Fields() {
-					if keys[c] != f.Name {
-						t.Fatalf("line %d key %d = %q, want %q", n, c, keys[c], f.Name)
+				data, err := os.ReadFile(rc.Path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rc.Bytes != int64(len(data)) {
+					t.Errorf("receipt bytes %d, file has %d", rc.Bytes, len(data))
+				}
+				if !utf8.Valid(data) {
+					t.Error("output is not valid UTF-8")
+				}
+				sc := bufio.NewScanner(bytes.NewReader(data))
+				sc.Buffer(nil, 1<<20)
+				n := 0
+				for ; sc.Scan(); n++ {
+					keys, vals := decodeLine(t, sc.Bytes())
+					if len(keys) != schema.NumFields() {
+						t.Fatalf("line %d has %d keys, want %d", n, len(keys), schema.NumFields())
 					}
-					if !checkJSONCell(t, rows[n][c], vals[c]) {
-						t.Errorf("line %d %s = %s, want %s", n, f.Name, show(vals[c]), show(rows[n][c]))
+					for c, f := range schema.Fields() {
+						if keys[c] != f.Name {
+							t.Fatalf("line %d key %d = %q, want %q", n, c, keys[c], f.Name)
+						}
+						if !checkJSONCell(t, rows[n][c], vals[c]) {
+							t.Errorf("line %d %s = %s, want %s", n, f.Name, show(vals[c]), show(rows[n][c]))
+						}
 					}
 				}
-			}
-			if err := sc.Err(); err != nil {
-				t.Fatal(err)
-			}
-			if n != tt.rows {
-				t.Errorf("%d lines, want %d", n, tt.rows)
-			}
-		})
+				if err := sc.Err(); err != nil {
+					t.Fatal(err)
+				}
+				if n != tt.rows {
+					t.Errorf("%d lines, want %d", n, tt.rows)
+				}
+			})
+		}
 	}
 }
 
 func TestNDJSONGolden(t *testing.T) {
-	schema := testSchema()
-	rows := []row{
+	scalarRows := []row{
 		{int64(1), int64(0), 0.0, -2.25, false, true, "", "a<b>&c", micros("2024-03-10T09:30:00Z"),
 			micros("1969-12-31T23:59:59.999999Z"), days("1970-01-01"), days("2099-12-31")},
 		{int64(2), nil, nil, 1e21, nil, false, nil, "é 中文 😀 \"q\" \\ \n\t\x00\u2028", nil,
@@ -152,27 +184,54 @@ func TestNDJSONGolden(t *testing.T) {
 		{int64(-3), int64(math.MinInt64), 1e-7, 0.1, true, false, "x", "", micros("2024-11-03T08:00:00.000123Z"),
 			micros("0001-01-01T00:00:00Z"), days("2000-02-29"), days("9999-12-31")},
 	}
-	s := newTestSink(t, NDJSON, nil)
-	rc := writeBatches(t, s, "calendarevent", schema, rows, 2)
-	got, err := os.ReadFile(rc.Path)
-	if err != nil {
-		t.Fatal(err)
+	// The same rows with listSchema's list columns (see listFields for their order):
+	// NULL, empty, one element, several, negative and large ids.
+	lists := [][]any{
+		{nil, []int64{}, []int64{}, []int64{1}, nil},
+		{[]int64{}, nil, []int64{7}, nil, []int64{-1, 0, 1}},
+		{[]int64{1, 2, 3}, []int64{math.MaxInt64, math.MinInt64}, []int64{-9_007_199_254_740_993, 42}, []int64{}, []int64{123456789012}},
 	}
-	golden := filepath.Join("testdata", "golden.ndjson")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
+	listRows := make([]row, len(scalarRows))
+	for i, r := range scalarRows {
+		listRows[i] = slices.Clone(r)
+		for j, lf := range listFields {
+			listRows[i] = slices.Insert(listRows[i], lf.at, lists[i][j])
 		}
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
+	tests := []struct {
+		name   string
+		schema *arrow.Schema
+		rows   []row
+		golden string
+	}{
+		{"scalars", testSchema(), scalarRows, "golden.ndjson"},
+		{"lists", listSchema(), listRows, "golden_lists.ndjson"},
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run with -update if the change is intended)\ngot:\n%s\nwant:\n%s", golden, got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestSink(t, NDJSON, nil)
+			rc := writeBatches(t, s, "calendarevent", tt.schema, tt.rows, 2)
+			got, err := os.ReadFile(rc.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", tt.golden)
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("output differs from %s (run with -update if the change is intended)\ngot:\n%s\nwant:\n%s", golden, got, want)
+			}
+		})
 	}
 }
 

@@ -25,11 +25,33 @@ var zstdFastest = &zstd.Codec{Level: zstd.SpeedFastest}
 
 // parquetEncoder writes rows through parquet-go's explicit Row path. The reflective
 // map/any path is avoided on purpose: it writes false, 0 and "" as NULL (design §4).
+//
+// Every field is exactly one leaf column, so leaf index = field index. Without a list
+// column every row has exactly one value per column, and rows are fixed-width windows of
+// vals. A list column contributes a variable number of values to a row (one for a NULL
+// or empty list, one per element otherwise), so when the schema has one, scalar cells
+// are still filled into vals by the same code and then spliced, row by row and in leaf
+// order, with the list values into lvals (see assemble).
 type parquetEncoder struct {
 	w    *parquet.Writer
 	cols []column
 	vals []parquet.Value // row-major backing store for rows, reused across batches
-	rows []parquet.Row   // rows[i] = vals[i*len(cols) : (i+1)*len(cols)]
+	rows []parquet.Row   // rows[i] = vals[i*len(cols) : (i+1)*len(cols)] without lists
+
+	// Only used when the schema has list columns.
+	lists  []int           // field indexes of the list columns, ascending
+	bound  []int64List     // lists[j] bound to the current record
+	lvals  []parquet.Value // backing store of the variable-width rows
+	ends   []int           // ends[i] = end of row i in lvals
+	levels []listLevels    // per list column
+}
+
+// listLevels are the definition levels of a list<int64> leaf
+// (<name>.list.element). The repetition level is 0 for a row's first value and 1 for
+// each further element.
+type listLevels struct {
+	empty   byte // a present, empty list: 1 if the list is optional, else 0
+	element byte // a present element: empty + 1 (the repeated group is defined)
 }
 
 func newParquetEncoder(out io.Writer, stream string, schema *arrow.Schema, cols []column, rowGroupRows int) (*parquetEncoder, error) {
@@ -51,12 +73,26 @@ func newParquetEncoder(out io.Writer, stream string, schema *arrow.Schema, cols 
 	if err != nil {
 		return nil, fmt.Errorf("parquet writer config: %w", err)
 	}
-	return &parquetEncoder{w: parquet.NewWriter(out, cfg), cols: cols}, nil
+	e := &parquetEncoder{w: parquet.NewWriter(out, cfg), cols: cols}
+	for c, col := range cols {
+		if col.kind == kindInt64List {
+			lv := listLevels{}
+			if col.nullable {
+				lv.empty = 1
+			}
+			lv.element = lv.empty + 1
+			e.lists = append(e.lists, c)
+			e.levels = append(e.levels, lv)
+		}
+	}
+	e.bound = make([]int64List, len(e.lists))
+	return e, nil
 }
 
 // parquetSchema builds the file schema with columns in Arrow field order. parquet.Group
 // alone would sort them by name, so the root is an orderedGroup; the resulting leaf order
-// is checked rather than trusted, because the row layout below depends on it.
+// and levels are checked rather than trusted, because the row layout below depends on
+// them.
 func parquetSchema(stream string, cols []column) (*parquet.Schema, error) {
 	names := make([]string, len(cols))
 	nodes := make([]parquet.Node, len(cols))
@@ -75,6 +111,11 @@ func parquetSchema(stream string, cols []column) (*parquet.Schema, error) {
 			n = parquet.Timestamp(parquet.Microsecond) // INT64, isAdjustedToUTC=true
 		case kindDate32:
 			n = parquet.Date() // INT32 days
+		case kindInt64List:
+			// The standard three-level LIST: <name> (LIST) { repeated group list {
+			// required int64 element } }, which pqarrow, DuckDB and Spark read as
+			// list<int64>. The element is required: NULL elements are refused.
+			n = parquet.List(parquet.Required(parquet.Int(64)))
 		default:
 			return nil, fmt.Errorf("field %q: no parquet type for kind %d", c.name, c.kind)
 		}
@@ -86,9 +127,26 @@ func parquetSchema(stream string, cols []column) (*parquet.Schema, error) {
 		names[i], nodes[i] = c.name, n
 	}
 	schema := parquet.NewSchema(stream, newOrderedGroup(names, nodes))
-	for i, path := range schema.Columns() {
-		if len(path) != 1 || path[0] != names[i] {
-			return nil, fmt.Errorf("parquet schema column %d is %q, want %q", i, strings.Join(path, "."), names[i])
+	leaves := schema.Columns()
+	if len(leaves) != len(cols) {
+		return nil, fmt.Errorf("parquet schema has %d leaf columns, want %d", len(leaves), len(cols))
+	}
+	for i, c := range cols {
+		path := []string{c.name}
+		maxRep, maxDef := 0, 0
+		if c.nullable {
+			maxDef = 1
+		}
+		if c.kind == kindInt64List {
+			path = append(path, "list", "element")
+			maxRep, maxDef = 1, maxDef+1
+		}
+		leaf, ok := schema.Lookup(path...)
+		if !slices.Equal(leaves[i], path) || !ok || leaf.ColumnIndex != i ||
+			leaf.MaxRepetitionLevel != maxRep || leaf.MaxDefinitionLevel != maxDef {
+			return nil, fmt.Errorf("parquet schema column %d is %q (index %d, levels r%d d%d), want %q (levels r%d d%d)",
+				i, strings.Join(leaves[i], "."), leaf.ColumnIndex, leaf.MaxRepetitionLevel, leaf.MaxDefinitionLevel,
+				strings.Join(path, "."), maxRep, maxDef)
 		}
 	}
 	return schema, nil
@@ -154,6 +212,9 @@ func fieldMetadataJSON(schema *arrow.Schema) (string, bool) {
 }
 
 func (e *parquetEncoder) write(rec arrow.Record) error {
+	if len(e.lists) > 0 {
+		return e.writeWithLists(rec)
+	}
 	n, k := int(rec.NumRows()), len(e.cols)
 	if cap(e.vals) < n*k {
 		e.vals = make([]parquet.Value, n*k)
@@ -177,6 +238,109 @@ func (e *parquetEncoder) write(rec arrow.Record) error {
 	}
 	if _, err := e.w.WriteRows(e.rows); err != nil {
 		return err
+	}
+	return nil
+}
+
+// writeWithLists is write for a schema with at least one list column. Scalar columns
+// are filled into the fixed-width vals exactly as in write (list slots stay empty); then
+// assemble builds the real, variable-width rows in lvals.
+func (e *parquetEncoder) writeWithLists(rec arrow.Record) error {
+	n, k := int(rec.NumRows()), len(e.cols)
+	if cap(e.vals) < n*k {
+		e.vals = make([]parquet.Value, n*k)
+	}
+	e.vals = e.vals[:n*k]
+	defer clear(e.vals)
+	defer clear(e.bound)
+
+	next := 0 // index into e.lists of the next list column
+	for c, col := range e.cols {
+		arr := rec.Column(c)
+		if next < len(e.lists) && e.lists[next] == c {
+			if arr.Len() != n {
+				return fmt.Errorf("column %q has %d values, the record has %d rows", col.name, arr.Len(), n)
+			}
+			if err := checkRequired(col, arr, n); err != nil {
+				return err
+			}
+			l, err := bindInt64List(col, arr, n)
+			if err != nil {
+				return err
+			}
+			e.bound[next] = l
+			next++
+			continue
+		}
+		if err := e.fill(c, col, arr, n); err != nil {
+			return err
+		}
+	}
+	e.assemble(n)
+	defer clear(e.lvals)
+	if _, err := e.w.WriteRows(e.rows); err != nil {
+		return err
+	}
+	return nil
+}
+
+// assemble builds rows of n values in leaf order: for each row, the runs of scalar
+// values between list columns are copied from vals, and each list contributes
+//
+//	NULL list       one NULL value, r=0, d=0
+//	empty list      one NULL value, r=0, d=levels.empty
+//	[x0, x1, …]     x0 at r=0 and the rest at r=1, all at d=levels.element
+//
+// parquet-go groups a row's values by column (Row.Range), so each column must appear
+// exactly once, as one run, in leaf order: which this guarantees.
+func (e *parquetEncoder) assemble(n int) {
+	k := len(e.cols)
+	out := e.lvals[:0]
+	e.ends = slices.Grow(e.ends[:0], n)[:n]
+	for i := range n {
+		row := e.vals[i*k : (i+1)*k]
+		prev := 0
+		for j, c := range e.lists {
+			out = append(out, row[prev:c]...)
+			prev = c + 1
+			l, lv := &e.bound[j], e.levels[j]
+			if l.arr.IsNull(i) {
+				out = append(out, parquet.NullValue().Level(0, 0, c))
+				continue
+			}
+			lo, hi := l.offs[i], l.offs[i+1]
+			if lo == hi {
+				out = append(out, parquet.NullValue().Level(0, int(lv.empty), c))
+				continue
+			}
+			out = append(out, parquet.Int64Value(l.elems[lo]).Level(0, int(lv.element), c))
+			for _, x := range l.elems[lo+1 : hi] {
+				out = append(out, parquet.Int64Value(x).Level(1, int(lv.element), c))
+			}
+		}
+		out = append(out, row[prev:]...)
+		e.ends[i] = len(out)
+	}
+	// Slice the rows only now: out may have moved while it grew.
+	e.lvals = out
+	e.rows = slices.Grow(e.rows[:0], n)[:n]
+	start := 0
+	for i, end := range e.ends {
+		e.rows[i] = out[start:end:end]
+		start = end
+	}
+}
+
+// checkRequired reports the first NULL in a column that is not nullable: Arrow does
+// not enforce nullability, so the sink must.
+func checkRequired(col column, arr arrow.Array, n int) error {
+	if col.nullable || arr.NullN() == 0 {
+		return nil
+	}
+	for i := range n {
+		if arr.IsNull(i) {
+			return fmt.Errorf("column %q is not nullable but row %d is null", col.name, i)
+		}
 	}
 	return nil
 }

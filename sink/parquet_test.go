@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -38,6 +39,7 @@ func readParquet(t *testing.T, path string) (*file.Reader, arrow.Table) {
 // cell against the rows that were written.
 func compareTable(t *testing.T, schema *arrow.Schema, tbl arrow.Table, want []row) {
 	t.Helper()
+	schema = parquetReadSchema(schema)
 	got := tbl.Schema()
 	if got.NumFields() != schema.NumFields() {
 		t.Fatalf("read back %d fields, want %d:\n%s", got.NumFields(), schema.NumFields(), got)
@@ -72,6 +74,32 @@ func compareTable(t *testing.T, schema *arrow.Schema, tbl arrow.Table, want []ro
 	}
 }
 
+// parquetReadSchema is the Arrow schema pqarrow v17 reads back for a file written with
+// schema: the same, except that list elements come back nullable whatever the file
+// says. The file's element is required (TestParquetListPhysicalSchema checks that);
+// pqarrow v17 just marks every list element nullable (fixed upstream in
+// apache/arrow-go#311), so the element's nullability is not compared here.
+func parquetReadSchema(schema *arrow.Schema) *arrow.Schema {
+	fields := slices.Clone(schema.Fields())
+	for i, f := range fields {
+		if lt, ok := f.Type.(*arrow.ListType); ok {
+			fields[i].Type = arrow.ListOf(lt.Elem())
+		}
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// Schemas for the round-trip tests: without a list column (the fixed-width row path)
+// and with list<int64> columns among the same scalar columns (the variable-width one).
+var roundTripSchemas = []struct {
+	name   string
+	schema func() *arrow.Schema
+	rows   func(n int, jsonSafe bool) []row
+}{
+	{"scalars", testSchema, genRows},
+	{"lists", listSchema, genListRows},
+}
+
 func TestParquetRoundTrip(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -84,39 +112,42 @@ func TestParquetRoundTrip(t *testing.T) {
 		{"one batch one group", 500, 0, []int{1000}, 1},
 		{"several row groups", 1050, 100, []int{1, 300, 349, 400}, 11},
 		{"group boundary equals batch", 600, 200, []int{200}, 3},
+		{"tiny row groups", 50, 7, []int{13, 1, 20}, 8},
 		{"zero rows", 0, 0, []int{1}, 0},
 	}
-	schema := testSchema()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			s := newTestSink(t, Parquet, func(o *Options) { o.RowGroupRows = tt.rowGroupRows })
-			rows := genRows(tt.rows, false)
-			rc := writeBatches(t, s, "customer", schema, rows, tt.batches...)
-			if rc.Rows != int64(tt.rows) || rc.Stream != "customer" {
-				t.Errorf("receipt = %+v", rc)
-			}
-			pf, tbl := readParquet(t, rc.Path)
-			compareTable(t, schema, tbl, rows)
-			if got := pf.NumRowGroups(); got != tt.wantGroups {
-				t.Errorf("row groups = %d, want %d", got, tt.wantGroups)
-			}
-			for g := range pf.NumRowGroups() {
-				rg := pf.MetaData().RowGroup(g)
-				if lim := int64(tt.rowGroupRows); lim > 0 && rg.NumRows() > lim {
-					t.Errorf("row group %d has %d rows, limit %d", g, rg.NumRows(), lim)
+	for _, sc := range roundTripSchemas {
+		schema := sc.schema()
+		for _, tt := range tests {
+			t.Run(sc.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				s := newTestSink(t, Parquet, func(o *Options) { o.RowGroupRows = tt.rowGroupRows })
+				rows := sc.rows(tt.rows, false)
+				rc := writeBatches(t, s, "customer", schema, rows, tt.batches...)
+				if rc.Rows != int64(tt.rows) || rc.Stream != "customer" {
+					t.Errorf("receipt = %+v", rc)
 				}
-				for c := range rg.NumColumns() {
-					cc, err := rg.ColumnChunk(c)
-					if err != nil {
-						t.Fatal(err)
+				pf, tbl := readParquet(t, rc.Path)
+				compareTable(t, schema, tbl, rows)
+				if got := pf.NumRowGroups(); got != tt.wantGroups {
+					t.Errorf("row groups = %d, want %d", got, tt.wantGroups)
+				}
+				for g := range pf.NumRowGroups() {
+					rg := pf.MetaData().RowGroup(g)
+					if lim := int64(tt.rowGroupRows); lim > 0 && rg.NumRows() > lim {
+						t.Errorf("row group %d has %d rows, limit %d", g, rg.NumRows(), lim)
 					}
-					if cc.Compression() != compress.Codecs.Zstd {
-						t.Errorf("row group %d column %d compression = %v, want zstd", g, c, cc.Compression())
+					for c := range rg.NumColumns() {
+						cc, err := rg.ColumnChunk(c)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if cc.Compression() != compress.Codecs.Zstd {
+							t.Errorf("row group %d column %d compression = %v, want zstd", g, c, cc.Compression())
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -11,6 +11,9 @@
 //	<Dir>/<stream>/.<stream>-20240310T093000.123456Z-1a2b3c4d.parquet.tmp  in progress
 //
 // Names sort by creation time, so a reader can process a stream's files in order.
+//
+// Columns may be int64, float64, bool, utf8, timestamp[us, tz=UTC], date32 or
+// list<int64> (NetSuite multiple-select fields), nullable or not; see Sink.Create.
 package sink
 
 import (
@@ -108,7 +111,12 @@ type encoder interface {
 }
 
 // Create starts a new file for stream. The schema must use only supported types:
-// int64, float64, bool, utf8, timestamp[us, tz=UTC] and date32, nullable or not.
+// int64, float64, bool, utf8, timestamp[us, tz=UTC], date32 and list<int64>, nullable or
+// not. A list<int64> field may declare its element nullable or not, but a NULL element
+// fails the Write that carries it: NULL is a property of the whole list (no value), and
+// an empty list is a distinct, present value. In Parquet such a field is the standard
+// three-level LIST (optional group <name> (LIST) { repeated group list { required int64
+// element } }); in NDJSON it is an array of integers, [] or null.
 func (s *Sink) Create(stream string, schema *arrow.Schema) (*File, error) {
 	if err := validStream(stream); err != nil {
 		return nil, err
@@ -231,6 +239,7 @@ const (
 	kindString
 	kindTimestamp // microseconds since the epoch, UTC
 	kindDate32    // days since the epoch
+	kindInt64List // list<int64>; elements are never NULL (see bindInt64List)
 )
 
 // compileColumns maps each Arrow field to a kind and rejects anything else by name.
@@ -267,9 +276,15 @@ func compileColumns(schema *arrow.Schema) ([]column, error) {
 			if t.Unit == arrow.Microsecond && t.TimeZone == "UTC" {
 				k = kindTimestamp
 			}
+		case *arrow.ListType:
+			// NetSuite multiple-select fields: lists of internal ids. Large, fixed-size
+			// and nested lists, maps and other element types are refused below.
+			if _, ok := t.Elem().(*arrow.Int64Type); ok {
+				k = kindInt64List
+			}
 		}
 		if k == 0 {
-			return nil, fmt.Errorf("field %q has unsupported type %s (want int64, float64, bool, utf8, timestamp[us, tz=UTC] or date32)", fd.Name, fd.Type)
+			return nil, fmt.Errorf("field %q has unsupported type %s (want int64, float64, bool, utf8, timestamp[us, tz=UTC], date32 or list<int64>)", fd.Name, fd.Type)
 		}
 		cols[i] = column{name: fd.Name, kind: k, nullable: fd.Nullable}
 	}
