@@ -174,24 +174,24 @@ func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
 	return t, err
 }
 
+type probing struct{}
+
+// ProbeContext marks ctx for probes: queries expected to fail, whose failing answer is
+// what they ask for. A 5xx answer is taken at once rather than waited out through the
+// retry policy; throttling (429) and lost connections are still retried, because they
+// say nothing about the query.
+func ProbeContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, probing{}, true)
+}
+
+// answered reports a server error NetSuite gave about the request itself.
+func answered(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status >= 500 && ae.Code != "CONCURRENCY_LIMIT_EXCEEDED"
+}
+
 // do sends one logical request, retrying what may succeed later. The request is rebuilt
 // for every attempt so that signatures and tokens are fresh.
-type noRetries struct{}
-
-// WithoutRetries marks ctx so that requests made with it are tried once: a probe that is
-// expected to fail must not wait through the retry policy.
-func WithoutRetries(ctx context.Context) context.Context {
-	return context.WithValue(ctx, noRetries{}, true)
-}
-
-// UnexpectedError reports NetSuite's 500 UNEXPECTED_ERROR, which a query touching one
-// broken field (a feature half-enabled, a field the role cannot compute) returns for the
-// whole query.
-func UnexpectedError(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == 500 && ae.Code == "UNEXPECTED_ERROR"
-}
-
 func (c *Client) do(ctx context.Context, method, endpoint string, body []byte, decode func([]byte) error) error {
 	shown := redactURL(endpoint)
 	start := time.Now()
@@ -209,7 +209,8 @@ func (c *Client) do(ctx context.Context, method, endpoint string, body []byte, d
 			return err
 		}
 		wait := c.retry.backoff(attempt, retryAfter)
-		if attempt >= c.retry.MaxAttempts || ctx.Value(noRetries{}) != nil || time.Since(start)+wait > c.retry.MaxElapsed {
+		probe := ctx.Value(probing{}) != nil && answered(err)
+		if attempt >= c.retry.MaxAttempts || probe || time.Since(start)+wait > c.retry.MaxElapsed {
 			return fmt.Errorf("gave up after %d attempts in %s: %w", attempt, time.Since(start).Round(time.Millisecond), last)
 		}
 		c.retries.Add(1)

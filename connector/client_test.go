@@ -127,28 +127,6 @@ func TestErrorsAreClassifiedAndNotRetried(t *testing.T) {
 	}
 }
 
-func TestRejectedColumn(t *testing.T) {
-	mk := func(status int, detail string) error {
-		return (&APIError{Status: status, Detail: detail}).classify()
-	}
-	cases := []struct {
-		err  error
-		want string
-	}{
-		{mk(400, "Invalid search query. Search error occurred: Unknown identifier 'customer.salesrep'."), "salesrep"},
-		{mk(400, "Search error occurred: Field 'Terms' was not found."), "terms"},
-		{mk(400, "Record 'task' was not found."), ""},
-		{mk(500, "Unknown identifier 'x'"), ""},
-		{errors.New("Unknown identifier 'x'"), ""},
-	}
-	for _, tc := range cases {
-		got, ok := RejectedColumn(tc.err)
-		if got != tc.want || ok != (tc.want != "") {
-			t.Errorf("RejectedColumn(%v) = %q, %v; want %q", tc.err, got, ok, tc.want)
-		}
-	}
-}
-
 func TestSessionTimeZoneReadsTheValueWhateverItsKey(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"hasMore":false,"items":[{"links":[],"expr1":"America/New_York"}]}`: "America/New_York",
@@ -249,15 +227,26 @@ func TestBackoffIsJitteredAndCapped(t *testing.T) {
 	}
 }
 
-func TestWithoutRetriesTriesOnce(t *testing.T) {
+// TestProbeContextTakesAnAnswerButRetriesThrottling: a probe takes NetSuite's 500 at
+// once (it is what the probe asks), but a 429 says nothing about the query and is retried.
+func TestProbeContextTakesAnAnswerButRetriesThrottling(t *testing.T) {
 	var calls atomic.Int32
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+		n := calls.Add(1)
+		if n == 1 {
+			w.WriteHeader(429)
+			io.WriteString(w, `{"status":429,"o:errorDetails":[{"detail":"Concurrent request limit exceeded. Request blocked.","o:errorCode":"CONCURRENCY_LIMIT_EXCEEDED"}]}`)
+			return
+		}
 		w.WriteHeader(500)
 		io.WriteString(w, `{"status":500,"o:errorDetails":[{"detail":"An unexpected error occurred. Error ID: x","o:errorCode":"UNEXPECTED_ERROR"}]}`)
 	})
-	_, err := c.SuiteQL(WithoutRetries(context.Background()), "q", 1, 0)
-	if calls.Load() != 1 || !UnexpectedError(err) {
-		t.Fatalf("%d calls, err %v: want one attempt and an UNEXPECTED_ERROR", calls.Load(), err)
+	_, err := c.SuiteQL(ProbeContext(context.Background()), "q", 1, 0)
+	if calls.Load() != 2 || !ColumnFault(err) {
+		t.Fatalf("%d calls, err %v: want the 429 retried, then the UNEXPECTED_ERROR taken at once", calls.Load(), err)
+	}
+	calls.Store(1)
+	if _, err := c.SuiteQL(context.Background(), "q", 1, 0); calls.Load() != 1+int32(fastRetry.MaxAttempts) || !ColumnFault(err) {
+		t.Fatalf("without a probe context: %d calls, err %v; want %d attempts", calls.Load()-1, err, fastRetry.MaxAttempts)
 	}
 }

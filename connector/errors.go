@@ -6,7 +6,6 @@ package connector
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -74,28 +73,4 @@ type ResponseError struct {
 
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("%s %s: unusable response: %s", e.Method, e.URL, e.Reason)
-}
-
-var rejectedColumnPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`Unknown identifier '([^']+)'`),
-	regexp.MustCompile(`Field '([^']+)' was not found`),
-}
-
-// RejectedColumn reports the column a 400 from NetSuite names as unknown: a field the
-// account lacks (a feature that is off) or the role may not read.
-func RejectedColumn(err error) (string, bool) {
-	var ae *APIError
-	if !errors.As(err, &ae) || ae.Status != 400 {
-		return "", false
-	}
-	for _, re := range rejectedColumnPatterns {
-		if m := re.FindStringSubmatch(ae.Detail); m != nil {
-			name := strings.ToLower(m[1])
-			if i := strings.LastIndexByte(name, '.'); i >= 0 {
-				name = name[i+1:]
-			}
-			return name, true
-		}
-	}
-	return "", false
 }

@@ -29,12 +29,11 @@ type Window struct {
 	After        *Keyset
 }
 
-// Query is what an incremental query reads: Table's columns, less those in Skip (NetSuite
-// rejected them; they stay in the output as NULL) and those the connector derives, with
-// Filter (a condition the connector writes, never user text) ANDed to the window.
+// Query is what an incremental query reads: Table's columns but those the connector
+// derives, with Filter (a condition the connector writes, never user text) ANDed to the
+// window.
 type Query struct {
 	Table  schema.Table
-	Skip   map[string]bool
 	Filter string
 }
 
@@ -51,22 +50,14 @@ func BuildQuery(q Query, w Window, loc *time.Location) (string, error) {
 	b.WriteString("SELECT ")
 	n := 0
 	for _, c := range t.Columns {
-		if c.Derived || (q.Skip[c.Name] && c.Name != t.PrimaryKey && c.Name != t.Cursor) {
+		if c.Derived {
 			continue
 		}
 		if n > 0 {
 			b.WriteString(", ")
 		}
 		n++
-		ref := t.Name + "." + c.Name
-		switch c.Kind {
-		case schema.DateTime:
-			fmt.Fprintf(&b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateTimeFormat, c.Name)
-		case schema.Date:
-			fmt.Fprintf(&b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateFormat, c.Name)
-		default:
-			b.WriteString(ref)
-		}
+		writeColumn(&b, t.Name, c)
 	}
 	cursor := t.Name + "." + t.Cursor
 	id := t.Name + "." + t.PrimaryKey
@@ -117,6 +108,44 @@ func bound(cursor, op, opBefore string, at time.Time, loc *time.Location) (strin
 		return fmt.Sprintf("%s %s %s", cursor, opBefore, timestampLiteral(prev.In(loc).Format(schema.DateTimeLayout))), nil
 	}
 	return "", fmt.Errorf("bound %s has an ambiguous wall time in %s", at.UTC().Format(time.RFC3339), loc)
+}
+
+// SelectQuery selects cols from table with no condition: a probe of which columns the
+// table serves (with limit 1, it costs one row).
+func SelectQuery(table string, cols []schema.Column) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	n := 0
+	for _, c := range cols {
+		if c.Derived {
+			continue
+		}
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		n++
+		writeColumn(&b, table, c)
+	}
+	b.WriteString(" FROM " + table)
+	return b.String()
+}
+
+// writeColumn renders one selected column: dates and datetimes through TO_CHAR in the
+// formats the typed conversion reads, everything else raw, aliased to the output name
+// when it differs from the field's.
+func writeColumn(b *strings.Builder, table string, c schema.Column) {
+	ref := table + "." + c.FieldID()
+	switch c.Kind {
+	case schema.DateTime:
+		fmt.Fprintf(b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateTimeFormat, c.Name)
+	case schema.Date:
+		fmt.Fprintf(b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateFormat, c.Name)
+	default:
+		b.WriteString(ref)
+		if c.Name != c.FieldID() {
+			b.WriteString(" AS " + c.Name)
+		}
+	}
 }
 
 func timestampLiteral(wall string) string {

@@ -55,7 +55,7 @@ func TestBuildQuery(t *testing.T) {
 	cases := []struct {
 		name string
 		w    Window
-		skip map[string]bool
+		cols []schema.Column // instead of tb's
 		want string
 	}{
 		{
@@ -67,11 +67,18 @@ func TestBuildQuery(t *testing.T) {
 				"ORDER BY contact.lastmodifieddate, contact.id",
 		},
 		{
-			name: "bounded, after a keyset position, with a skipped column",
+			name: "bounded, after a keyset position, with custom fields, one renamed",
 			w:    Window{Lower: lower, Upper: upper, After: &Keyset{Cursor: "2024-03-10 03:00:00", ID: 42}},
-			skip: map[string]bool{"title": true, "id": true},
-			want: "SELECT contact.id, contact.email, TO_CHAR(contact.birthday, 'YYYY-MM-DD') AS birthday, " +
-				"TO_CHAR(contact.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodifieddate FROM contact " +
+			cols: []schema.Column{
+				{Name: "id", Kind: schema.Integer}, {Name: "lastmodifieddate", Kind: schema.DateTime},
+				{Name: "custentity_tags", Kind: schema.IntegerList, Custom: true},
+				{Name: "custentity_score__float", Field: "custentity_score", Kind: schema.Float, Custom: true},
+				{Name: "custentity_due__date", Field: "custentity_due", Kind: schema.Date, Custom: true},
+				{Name: "_deleted", Kind: schema.Bool, Derived: true},
+			},
+			want: "SELECT contact.id, TO_CHAR(contact.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodifieddate, " +
+				"contact.custentity_tags, contact.custentity_score AS custentity_score__float, " +
+				"TO_CHAR(contact.custentity_due, 'YYYY-MM-DD') AS custentity_due__date FROM contact " +
 				"WHERE contact.lastmodifieddate >= TO_TIMESTAMP('2024-01-15 10:30:05', 'YYYY-MM-DD HH24:MI:SS') " +
 				"AND contact.lastmodifieddate < TO_TIMESTAMP('2024-07-01 12:00:00', 'YYYY-MM-DD HH24:MI:SS') " +
 				"AND (contact.lastmodifieddate > TO_TIMESTAMP('2024-03-10 03:00:00', 'YYYY-MM-DD HH24:MI:SS') " +
@@ -81,7 +88,11 @@ func TestBuildQuery(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := BuildQuery(Query{Table: tb, Skip: tc.skip}, tc.w, la)
+			table := tb
+			if tc.cols != nil {
+				table.Columns = tc.cols
+			}
+			got, err := BuildQuery(Query{Table: table}, tc.w, la)
 			if err != nil {
 				t.Fatal(err)
 			}

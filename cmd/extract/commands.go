@@ -16,7 +16,6 @@ import (
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/auth"
 	"github.com/extract-dev/extract/connector/pipeline"
-	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -96,7 +95,7 @@ func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Lo
 	}
 	r := &pipeline.Runner{Source: client, Sink: out, State: st, Opts: pipeline.Options{
 		Streams: cfg.Streams, Location: cfg.TimeZone, Lookback: cfg.Lookback, StartDate: cfg.StartDate, FullRefresh: fullRefresh,
-		FileRows: cfg.FileRows, Logger: log,
+		FileRows: cfg.FileRows, Columns: cfg.Columns, CustomFieldsTTL: cfg.CustomFieldsTTL, Logger: log,
 	}}
 	start := time.Now()
 	res, err := r.Run(ctx)
@@ -118,22 +117,53 @@ func printSummary(w io.Writer, sum *runSummary, asJSON bool) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tROWS\tDELETED\tFILES\tREQUESTS\tWATERMARK (UTC)")
+	fmt.Fprintln(tw, "STREAM\tROWS\tDELETED\tFILES\tREQUESTS\tCOLUMNS\tWATERMARK (UTC)")
+	var notes, remembered []string
 	for _, s := range sum.Streams {
 		note := ""
 		if s.Resumed {
 			note = " (resumed)"
 		}
-		if len(s.DroppedColumns) > 0 {
-			note += " dropped: " + strings.Join(s.DroppedColumns, ",")
-		}
 		if s.DeletionsUnavailable {
 			note += " (deletions unavailable)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s → %s%s\n", s.Stream, s.Rows, s.Deleted, s.Files, s.Requests, stamp(s.From), stamp(s.To), note)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d (%d custom)\t%s → %s%s\n", s.Stream, s.Rows, s.Deleted, s.Files, s.Requests,
+			s.Columns, s.CustomColumns, stamp(s.From), stamp(s.To), note)
+		if s.SchemaChange != "" {
+			notes = append(notes, fmt.Sprintf("schema change: %s %s", s.Stream, s.SchemaChange))
+		}
+		for _, d := range s.DroppedColumns {
+			if d.New {
+				notes = append(notes, fmt.Sprintf("dropped: %s.%s (refused by NetSuite: %s)", s.Stream, d.Column, d.Reason))
+			} else {
+				remembered = append(remembered, s.Stream+"."+d.Column)
+			}
+		}
 	}
 	tw.Flush()
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
+	if len(remembered) > 0 {
+		fmt.Fprintf(w, "not extracted, refused by NetSuite in an earlier run (extract discover asks again): %s\n", strings.Join(remembered, ", "))
+	}
+	cf := sum.CustomFields
+	switch {
+	case cf.Unavailable != "" && !cf.Cached:
+		fmt.Fprintf(w, "custom fields: none (the customfield table cannot be read: %s)\n", cf.Unavailable)
+	case cf.Cached:
+		fmt.Fprintf(w, "custom fields: %d (catalog read %s)\n", cf.Fields, stamp(cf.FetchedAt))
+	case !cf.FetchedAt.IsZero():
+		fmt.Fprintf(w, "custom fields: %d (catalog read now: %s)\n", cf.Fields, plural(cf.Requests, "request"))
+	}
 	fmt.Fprintf(w, "requests %d (retries %d), concurrency %d (lowest %d)\n", sum.Requests, sum.Retries, sum.Concurrency, sum.ConcurrencyLowest)
+}
+
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func stamp(t time.Time) string {
@@ -228,42 +258,169 @@ func printCheck(w io.Writer, results []checkResult, asJSON bool) {
 	}
 }
 
-func cmdDiscover(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("discover", "Print the streams and their typed columns as JSON.", stderr)
-	streams := fs.String("streams", "", "comma-separated subset of "+strings.Join(connector.StreamNames, ","))
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	names, err := connector.ParseStreams(*streams)
+const discoverHelp = `Print every column a run would write, per stream: standard and custom fields, with
+their Arrow type, NetSuite kind, label and value type, and the columns NetSuite refuses
+(with its reason) or the configuration leaves out.
+
+With credentials (NETSUITE_ACCOUNT_ID and the settings of its auth method, as for run) it
+asks the account: it reads the customfield table, and probes each stream's table with a
+one-row query, dropping what NetSuite refuses exactly as a run would. Columns refused by
+an earlier run are asked again, and what it finds is recorded in the state file (when no
+run holds it) so the next run uses it; no data is written and no checkpoint moves.
+
+Without credentials, or with --offline, it prints the built-in catalog of standard
+columns and says so: custom fields and refusals are only known by asking the account.`
+
+func cmdDiscover(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlagSet("discover", discoverHelp, stderr)
+	asJSON := fs.Bool("json", false, "print JSON (for machines) instead of a table")
+	offline := fs.Bool("offline", false, "print the built-in catalog without connecting")
+	cfg, err := loadConfigWith(fs, args, getenv, func(val map[string]string) authNeed {
+		if *offline || strings.TrimSpace(val["account_id"]) == "" {
+			return authNone
+		}
+		return authFull
+	})
 	if err != nil {
 		return err
 	}
+	if cfg.AccountID == "" {
+		return printDiscovery(stdout, offlineDiscovery(cfg), *asJSON)
+	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	client, err := newClient(cfg, log)
+	if err != nil {
+		return err
+	}
+	r := &pipeline.Runner{Source: client, Opts: pipeline.Options{Streams: cfg.Streams, Columns: cfg.Columns, Logger: log}}
+	st, err := state.Open(cfg.StatePath, cfg.AccountID)
+	switch {
+	case errors.Is(err, state.ErrLocked):
+		log.Warn("the state file is in use by a run; discover will not record what it finds", "state", cfg.StatePath)
+	case err != nil:
+		return err
+	default:
+		defer st.Close()
+		r.State = st
+	}
+	d, err := r.Discover(ctx)
+	if err != nil {
+		return err
+	}
+	return printDiscovery(stdout, discovery{Source: "account " + cfg.AccountID, Live: true, Discovery: d, Requests: client.Stats().Requests}, *asJSON)
+}
+
+// discovery is what discover prints.
+type discovery struct {
+	Source string
+	Live   bool
+	pipeline.Discovery
+	Requests int64
+}
+
+// offlineDiscovery is the built-in catalog, planned with the configured selection.
+func offlineDiscovery(cfg *Config) discovery {
+	d := discovery{Source: "built-in catalog (no credentials: custom fields and the columns an account refuses are only known by connecting)"}
+	for _, name := range cfg.Streams {
+		plan, err := connector.PlanStream(connector.PlanInput{Stream: name, Selection: cfg.Columns[name]})
+		if err != nil {
+			continue // the selection was validated with the configuration
+		}
+		d.Streams = append(d.Streams, pipeline.Discovered{Stream: name, Table: plan.Table, Skipped: plan.Skipped})
+	}
+	return d
+}
+
+func printDiscovery(w io.Writer, d discovery, asJSON bool) error {
 	type column struct {
 		Name      string `json:"name"`
+		Field     string `json:"field"`
 		Kind      string `json:"netsuite_type"`
 		ArrowType string `json:"arrow_type"`
 		Nullable  bool   `json:"nullable"`
+		Custom    bool   `json:"custom,omitempty"`
+		Label     string `json:"label,omitempty"`
+		ValueType string `json:"value_type,omitempty"`
 	}
 	type stream struct {
-		Name       string   `json:"name"`
-		PrimaryKey string   `json:"primary_key"`
-		Cursor     string   `json:"cursor"`
-		Columns    []column `json:"columns"`
+		Name        string                    `json:"name"`
+		PrimaryKey  string                    `json:"primary_key"`
+		Cursor      string                    `json:"cursor"`
+		Columns     []column                  `json:"columns"`
+		Dropped     []pipeline.DroppedColumn  `json:"dropped_columns,omitempty"`
+		Skipped     []connector.SkippedColumn `json:"skipped_columns,omitempty"`
+		Notes       []string                  `json:"notes,omitempty"`
+		Unavailable string                    `json:"unavailable,omitempty"`
 	}
-	var out []stream
-	for _, n := range names {
-		t, err := connector.Table(n)
-		if err != nil {
-			return err
-		}
-		s := stream{Name: t.Name, PrimaryKey: t.PrimaryKey, Cursor: t.Cursor}
-		for _, f := range t.ArrowSchema().Fields() {
-			kind, _ := f.Metadata.GetValue(schema.MetaKind)
-			s.Columns = append(s.Columns, column{Name: f.Name, Kind: kind, ArrowType: f.Type.String(), Nullable: f.Nullable})
-		}
-		out = append(out, s)
+	out := struct {
+		Source       string                  `json:"source"`
+		Live         bool                    `json:"live"`
+		CustomFields *pipeline.CatalogResult `json:"custom_fields,omitempty"`
+		Requests     int64                   `json:"requests,omitempty"`
+		Streams      []stream                `json:"streams"`
+	}{Source: d.Source, Live: d.Live, Requests: d.Requests}
+	if d.Live {
+		out.CustomFields = &d.CustomFields
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(map[string]any{"streams": out})
+	for _, ds := range d.Streams {
+		s := stream{Name: ds.Stream, PrimaryKey: ds.Table.PrimaryKey, Cursor: ds.Table.Cursor, Dropped: ds.Dropped, Skipped: ds.Skipped,
+			Notes: ds.Notes, Unavailable: ds.Unavailable}
+		fields := ds.Table.ArrowSchema().Fields()
+		for i, c := range ds.Table.Columns {
+			s.Columns = append(s.Columns, column{Name: c.Name, Field: c.FieldID(), Kind: c.Kind.String(), ArrowType: fields[i].Type.String(),
+				Nullable: fields[i].Nullable, Custom: c.Custom, Label: c.Label, ValueType: c.ValueType})
+		}
+		out.Streams = append(out.Streams, s)
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(w, "Source: %s\n", out.Source)
+	if cf := out.CustomFields; cf != nil {
+		if cf.Unavailable != "" {
+			fmt.Fprintf(w, "Custom fields: the customfield table cannot be read: %s\n", cf.Unavailable)
+		} else {
+			fmt.Fprintf(w, "Custom fields: %d of the account's belong to these records\n", cf.Fields)
+		}
+	}
+	for _, s := range out.Streams {
+		custom := 0
+		for _, c := range s.Columns {
+			if c.Custom {
+				custom++
+			}
+		}
+		fmt.Fprintf(w, "\n%s: %d columns (%d custom), key %s, cursor %s\n", s.Name, len(s.Columns), custom, s.PrimaryKey, s.Cursor)
+		if s.Unavailable != "" {
+			fmt.Fprintf(w, "  cannot be read: %s\n", s.Unavailable)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  COLUMN\tARROW TYPE\tKIND\tNETSUITE VALUE TYPE\tLABEL")
+		for _, c := range s.Columns {
+			vt := c.ValueType
+			if vt == "" {
+				vt = "(standard)"
+			}
+			if c.Field != c.Name {
+				vt += " [field " + c.Field + "]"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Name, c.ArrowType, c.Kind, vt, c.Label)
+		}
+		tw.Flush()
+		for _, dc := range s.Dropped {
+			fmt.Fprintf(w, "  refused by NetSuite: %s (%s)\n", dc.Column, dc.Reason)
+		}
+		for _, sk := range s.Skipped {
+			fmt.Fprintf(w, "  not extracted: %s (%s)\n", sk.Name, sk.Reason)
+		}
+		for _, n := range s.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+	}
+	if d.Live {
+		fmt.Fprintf(w, "\n%s to NetSuite.\n", plural(out.Requests, "request"))
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,6 +30,9 @@ type setting struct {
 	def    string
 	help   string
 	secret bool
+	// structured settings take a JSON object or array in the config file, kept as its
+	// JSON text until buildConfig reads it.
+	structured bool
 }
 
 var settings = []setting{
@@ -60,6 +64,9 @@ var settings = []setting{
 	{key: "streams", flag: "streams", def: strings.Join(connector.StreamNames, ","), help: "comma-separated subset of " + strings.Join(connector.StreamNames, ",")},
 	{key: "lookback", flag: "lookback", def: pipeline.DefaultLookback.String(), help: "re-read this much before the saved watermark on each run"},
 	{key: "start_date", flag: "start-date", help: "lower bound (RFC 3339 or YYYY-MM-DD, UTC) of a stream's first run; default all history"},
+	{key: "custom_fields", flag: "custom-fields", def: "all", structured: true, help: "custom fields to extract: all | none | comma-separated names or patterns (custentity_region,custevent_*); in the config file also a JSON list"},
+	{key: "stream_columns", structured: true, help: `per-stream column choice in the config file: {"customer": {"columns": [...], "exclude_columns": ["custentity_ssn*"], "custom_fields": "none"}}`},
+	{key: "custom_fields_ttl", flag: "custom-fields-ttl", def: pipeline.DefaultCustomFieldsTTL.String(), help: "how long the custom-field catalog read from NetSuite is reused before it is read again"},
 	{key: "file_rows", flag: "file-rows", def: "100000", help: "rows per output file; a checkpoint follows each file"},
 	{key: "log_format", flag: "log-format", help: "json | text (default json unless stderr is a terminal)"},
 	{key: "log_level", flag: "log-level", def: "info", help: "debug | info | warn | error"},
@@ -81,6 +88,8 @@ type Config struct {
 	Streams                      []string
 	Lookback                     time.Duration
 	StartDate                    time.Time
+	Columns                      map[string]connector.ColumnSelection // per stream; from custom_fields and stream_columns
+	CustomFieldsTTL              time.Duration
 	FileRows                     int64
 	LogFormat, LogLevel          string
 	ShutdownTimeout              time.Duration // how long a stop may take before the process exits anyway
@@ -171,14 +180,19 @@ func readConfigFile(path string) (map[string]string, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%w: --config: %s has data after the JSON object", connector.ErrConfig, path)
 	}
-	known := map[string]bool{}
+	known := map[string]setting{}
 	for _, s := range settings {
-		known[s.key] = true
+		known[s.key] = s
 	}
 	out := map[string]string{}
 	for k, v := range raw {
-		if !known[k] {
+		st, ok := known[k]
+		if !ok {
 			return nil, fmt.Errorf("%w: --config: %s: unknown setting %q (known: %s)", connector.ErrConfig, path, k, configKeys())
+		}
+		if t := bytes.TrimSpace(v); st.structured && len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+			out[k] = string(t)
+			continue
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
@@ -308,6 +322,12 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 			return nil, bad("start_date", "want RFC 3339 (2024-01-31T00:00:00Z) or YYYY-MM-DD, got %q", sd)
 		}
 	}
+	if c.Columns, err = columnSelections(val, c.Streams, bad); err != nil {
+		return nil, err
+	}
+	if c.CustomFieldsTTL, err = time.ParseDuration(val["custom_fields_ttl"]); err != nil || c.CustomFieldsTTL <= 0 {
+		return nil, bad("custom_fields_ttl", "want a positive duration such as 1h, got %q", val["custom_fields_ttl"])
+	}
 	if c.FileRows, err = strconv.ParseInt(val["file_rows"], 10, 64); err != nil || c.FileRows < 1 {
 		return nil, bad("file_rows", "want a positive whole number, got %q", val["file_rows"])
 	}
@@ -333,6 +353,111 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// columnSelections reads custom_fields (the default for every stream) and stream_columns
+// (per stream) into each stream's column selection, and validates them: a pattern that
+// cannot match, an unknown stream or key, or a selection that loses a stream's key or
+// cursor is an error naming the setting.
+func columnSelections(val map[string]string, streams []string, bad func(key, format string, args ...any) error) (map[string]connector.ColumnSelection, error) {
+	def, err := parseCustomFields(val["custom_fields"])
+	if err != nil {
+		return nil, bad("custom_fields", "%v", err)
+	}
+	type streamColumns struct {
+		Columns        []string        `json:"columns"`
+		ExcludeColumns []string        `json:"exclude_columns"`
+		CustomFields   json.RawMessage `json:"custom_fields"`
+	}
+	var per map[string]json.RawMessage
+	if raw := strings.TrimSpace(val["stream_columns"]); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &per); err != nil || per == nil {
+			return nil, bad("stream_columns", `want a JSON object such as {"customer": {"exclude_columns": ["custentity_ssn*"]}}`)
+		}
+	}
+	out := map[string]connector.ColumnSelection{}
+	for _, name := range streams {
+		out[name] = connector.ColumnSelection{CustomFields: def}
+	}
+	for name, raw := range per {
+		if !slices.Contains(connector.StreamNames, name) {
+			return nil, bad("stream_columns", "unknown stream %q (want one of %s)", name, strings.Join(connector.StreamNames, ", "))
+		}
+		var sc streamColumns
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&sc); err != nil {
+			return nil, bad("stream_columns", "%s: %v (keys: columns, exclude_columns, custom_fields; lists of column names or patterns)", name, err)
+		}
+		sel := connector.ColumnSelection{Columns: lower(sc.Columns), ExcludeColumns: lower(sc.ExcludeColumns), CustomFields: def}
+		if len(sc.CustomFields) > 0 {
+			text := string(sc.CustomFields)
+			var s string
+			if json.Unmarshal(sc.CustomFields, &s) == nil {
+				text = s
+			}
+			if sel.CustomFields, err = parseCustomFields(text); err != nil {
+				return nil, bad("stream_columns", "%s.custom_fields: %v", name, err)
+			}
+		}
+		out[name] = sel
+	}
+	for name, sel := range out {
+		t, err := connector.Table(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := sel.Validate(t, name); err != nil {
+			key := "stream_columns"
+			if len(sel.Columns)+len(sel.ExcludeColumns) == 0 {
+				key = "custom_fields"
+			}
+			return nil, bad(key, "%s", strings.TrimPrefix(err.Error(), connector.ErrConfig.Error()+": "))
+		}
+	}
+	return out, nil
+}
+
+// lower lowercases column names and patterns: NetSuite's are lowercase in the output.
+func lower(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ToLower(strings.TrimSpace(n))
+	}
+	return out
+}
+
+// parseCustomFields reads the custom_fields setting: all, none, a comma-separated list of
+// names or patterns, or (from the config file) a JSON list of them.
+func parseCustomFields(v string) (connector.CustomFieldChoice, error) {
+	v = strings.TrimSpace(v)
+	var list []string
+	switch strings.ToLower(v) {
+	case "", "all":
+		return connector.CustomFieldChoice{}, nil
+	case "none":
+		return connector.CustomFieldChoice{None: true}, nil
+	}
+	if strings.HasPrefix(v, "{") {
+		return connector.CustomFieldChoice{}, fmt.Errorf("want all, none or a list of field names, got an object")
+	}
+	if strings.HasPrefix(v, "[") {
+		if err := json.Unmarshal([]byte(v), &list); err != nil {
+			return connector.CustomFieldChoice{}, fmt.Errorf("want all, none or a list of field names, got %s", v)
+		}
+	} else {
+		list = strings.Split(v, ",")
+	}
+	var only []string
+	for _, p := range list {
+		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
+			only = append(only, p)
+		}
+	}
+	if len(only) == 0 {
+		return connector.CustomFieldChoice{None: true}, nil
+	}
+	return connector.CustomFieldChoice{Only: only}, nil
 }
 
 // nameOf is how a person sets key: its flag, else its environment variable.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/netsuitetest"
@@ -23,7 +25,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	opts := netsuitetest.Options{AccountID: "DEMO_SB1", Seed: 1, Rows: map[string]int{}}
+	// The demo account has custom fields of every kind (one listed but not served, one not
+	// stored) and does not serve one standard column, as real accounts do.
+	opts := netsuitetest.Options{AccountID: "DEMO_SB1", Seed: 1, Rows: map[string]int{}, CustomFields: netsuitetest.StandardCustomFields(),
+		Rejections: map[string]map[string]netsuitetest.Rejection{connector.CalendarEvent: {"supportcase": netsuitetest.NotExposed}}}
 	for _, s := range connector.StreamNames {
 		opts.Rows[s] = *rows
 	}
@@ -43,13 +48,41 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"NETSUITE_CLIENT_SECRET": "demo-client-secret",
 		"NETSUITE_REFRESH_TOKEN": srv.RefreshToken(),
 	}
-	runArgs := []string{"--output", *output, "--state", filepath.Join(*output, "state.json"), "--format", *format, "--log-level", "warn"}
-	for i, title := range []string{"Full extract", "Incremental extract (nothing changed)"} {
-		fmt.Fprintf(stdout, "== %s ==\n", title)
-		if err := cmdRun(ctx, runArgs, stdout, stderr, func(k string) string { return env[k] }); err != nil {
+	getenv := func(k string) string { return env[k] }
+	statePath := filepath.Join(*output, "state.json")
+	runArgs := []string{"--output", *output, "--state", statePath, "--format", *format, "--log-level", "error"}
+	steps := []struct {
+		title string
+		args  []string
+		then  func()
+	}{
+		{"Full extract", nil, nil},
+		{"Incremental extract (nothing changed)", nil, func() {
+			// An administrator adds a custom field and three customers are edited.
+			srv.AddCustomField(netsuitetest.CustomField{ScriptID: "custentity_segment", Label: "Segment", ValueType: "Free-Form Text"})
+			for id := int64(1); id <= 3; id++ {
+				srv.Upsert(connector.Customer, netsuitetest.Row{"id": id, "custentity_segment": "Enterprise"})
+			}
+			// A run reads up to the whole second it starts in: edits made in that second
+			// belong to the next run, so start the next one a second later.
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		}},
+		// The catalog is normally reused for an hour; the demo does not wait.
+		{"Incremental extract (a new custom field, 3 customers edited)", []string{"--custom-fields-ttl", "1ns"}, nil},
+	}
+	for i, step := range steps {
+		fmt.Fprintf(stdout, "== %s ==\n", step.title)
+		if err := cmdRun(ctx, append(slices.Clone(runArgs), step.args...), stdout, stderr, getenv); err != nil {
 			return fmt.Errorf("demo run %d: %w", i+1, err)
 		}
+		if step.then != nil {
+			step.then()
+		}
 	}
-	fmt.Fprintf(stdout, "\nFiles are in %s/<stream>/; checkpoints in %s.\n", *output, filepath.Join(*output, "state.json"))
+	fmt.Fprintf(stdout, "== What the account serves (extract discover) ==\n")
+	if err := cmdDiscover(ctx, []string{"--state", statePath, "--log-level", "error"}, stdout, stderr, getenv); err != nil {
+		return fmt.Errorf("demo discover: %w", err)
+	}
+	fmt.Fprintf(stdout, "\nFiles are in %s/<stream>/; checkpoints in %s.\n", *output, statePath)
 	return nil
 }

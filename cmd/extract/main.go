@@ -111,7 +111,7 @@ Usage:
   extract run       [flags]   extract the streams (incremental after the first run)
   extract check     [flags]   authenticate and probe read access to each stream
   extract auth      [flags]   get a first refresh token (authorization code + PKCE)
-  extract discover  [flags]   print the streams and their typed columns as JSON
+  extract discover  [flags]   print every column a run would write (asks the account when configured)
   extract state     show|reset STREAM [--state PATH]   inspect or reset checkpoints
   extract demo      [flags]   run twice against the built-in fake NetSuite
   extract version             print the version
@@ -173,7 +173,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr, getenv)
 	case "discover":
-		return cmdDiscover(rest, stdout, stderr)
+		return cmdDiscover(ctx, rest, stdout, stderr, getenv)
 	case "auth":
 		return cmdAuth(ctx, rest, stdin, stdout, stderr, getenv)
 	case "demo":
@@ -418,6 +418,11 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // loadConfig parses flags and resolves the configuration. Its secrets are redacted from
 // stderr from here on, and its shutdown bound and deadline apply to the run.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, need authNeed) (*Config, error) {
+	return loadConfigWith(fs, args, getenv, func(map[string]string) authNeed { return need })
+}
+
+// loadConfigWith is loadConfig for a command whose needs depend on what is configured.
+func loadConfigWith(fs *flag.FlagSet, args []string, getenv func(string) string, needOf func(val map[string]string) authNeed) (*Config, error) {
 	configPath := addFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -430,7 +435,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	if con != nil {
 		addSecrets(con.red, val)
 	}
-	cfg, err := buildConfig(val, from, need)
+	cfg, err := buildConfig(val, from, needOf(val))
 	if err != nil {
 		return nil, err
 	}

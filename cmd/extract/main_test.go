@@ -56,6 +56,11 @@ func TestConfigErrorsNameTheSettingAndKeepState(t *testing.T) {
 	}
 	badJSON := filepath.Join(dir, "bad.json")
 	os.WriteFile(badJSON, []byte(`{"account_id": "1", "acount": "x"}`), 0o600)
+	cfgFile := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o600)
+		return p
+	}
 	cases := []struct {
 		name string
 		env  map[string]string
@@ -76,6 +81,17 @@ func TestConfigErrorsNameTheSettingAndKeepState(t *testing.T) {
 		{"bad start date", good, []string{"--start-date", "01/02/2024"}, "--start-date"},
 		{"bad time zone", good, []string{"--timezone", "Mars/Base"}, "--timezone"},
 		{"unknown flag", good, []string{"--bogus"}, "bogus"},
+		{"exclude the key", good, []string{"--config", cfgFile("k.json", `{"stream_columns": {"customer": {"exclude_columns": ["id"]}}}`)},
+			`"stream_columns" in ` + filepath.Join(dir, "k.json") + `: customer.exclude_columns: "id" excludes id, which every row needs (it is the stream's key)`},
+		{"exclude the cursor by pattern", good, []string{"--config", cfgFile("c.json", `{"stream_columns": {"task": {"exclude_columns": ["lastmod*"]}}}`)},
+			`task.exclude_columns: "lastmod*" excludes lastmodifieddate`},
+		{"bad pattern", good, []string{"--config", cfgFile("p.json", `{"stream_columns": {"contact": {"columns": ["cust[entity"]}}}`)}, `contact.columns: "cust[entity" is not a valid pattern`},
+		{"unknown stream in stream_columns", good, []string{"--config", cfgFile("s.json", `{"stream_columns": {"invoice": {}}}`)}, `"stream_columns"`},
+		{"unknown key in stream_columns", good, []string{"--config", cfgFile("u.json", `{"stream_columns": {"customer": {"exclude": ["x"]}}}`)}, `customer: json: unknown field "exclude"`},
+		{"stream_columns not an object", good, []string{"--config", cfgFile("o.json", `{"stream_columns": ["customer"]}`)}, `"stream_columns"`},
+		{"custom_fields not a list", good, []string{"--config", cfgFile("f.json", `{"custom_fields": {"x": 1}}`)}, `"custom_fields"`},
+		{"bad custom_fields pattern", good, []string{"--custom-fields", "custentity_["}, "--custom-fields"},
+		{"bad custom fields ttl", good, []string{"--custom-fields-ttl", "hourly"}, "--custom-fields-ttl"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,7 +182,7 @@ func TestHelpAndVersion(t *testing.T) {
 }
 
 func TestDiscoverPrintsTypedColumns(t *testing.T) {
-	code, out, stderr := runCLI(t, nil, "discover", "--streams", "task")
+	code, out, stderr := runCLI(t, nil, "discover", "--streams", "task", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -184,6 +200,14 @@ func TestDiscoverPrintsTypedColumns(t *testing.T) {
 	}
 	if len(v.Streams) != 1 || v.Streams[0].Name != "task" || v.Streams[0].Cursor != "lastmodifieddate" || len(v.Streams[0].Columns) < 15 {
 		t.Fatalf("discover = %s", out)
+	}
+	if !strings.Contains(out, `"source": "built-in catalog`) || !strings.Contains(out, `"live": false`) {
+		t.Fatalf("offline discover does not say it is the built-in catalog:\n%s", out)
+	}
+	// The table for people says the same.
+	code, out, _ = runCLI(t, nil, "discover", "--streams", "task")
+	if code != 0 || !strings.HasPrefix(out, "Source: built-in catalog") || !strings.Contains(out, "task: 23 columns (0 custom)") {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
 
@@ -277,22 +301,36 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"Full extract", "Incremental extract", "customer", "phonecall", "(none) →"} {
+	for _, want := range []string{"Full extract", "Incremental extract", "customer", "phonecall", "(none) →",
+		"dropped: calendarevent.supportcase (refused by NetSuite: NOT_EXPOSED - Not available for channel SUITEQL)",
+		"not extracted, refused by NetSuite in an earlier run (extract discover asks again): customer.custentity_legacy_code, contact.custentity_legacy_code, calendarevent.supportcase,",
+		"schema change: customer +custentity_segment (text)",
+		"What the account serves", "refused by NetSuite: supportcase (NOT_EXPOSED - Not available for channel SUITEQL)",
+		"custentity_product_lines", "list<item: int64"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	// The incremental run wrote nothing: every stream's ROWS is 0 in the second table.
-	second := out[strings.Index(out, "Incremental"):]
-	rows := map[string]string{}
-	for _, line := range strings.Split(second, "\n") {
-		if f := strings.Fields(line); len(f) > 2 {
-			rows[f[0]] = f[1]
+	// rowsOf reads the ROWS column of one run's table.
+	rowsOf := func(title string) map[string]string {
+		section := out[strings.Index(out, title):]
+		section = section[:strings.Index(section, "\n==")]
+		rows := map[string]string{}
+		for _, line := range strings.Split(section, "\n") {
+			if f := strings.Fields(line); len(f) > 2 {
+				rows[f[0]] = f[1]
+			}
 		}
+		return rows
 	}
+	quiet, edited := rowsOf("Incremental extract (nothing changed)"), rowsOf("Incremental extract (a new custom field")
 	for _, s := range connector.StreamNames {
-		if rows[s] != "0" {
-			t.Errorf("incremental run of %s wrote %q rows, want 0:\n%s", s, rows[s], second)
+		want := "0"
+		if s == connector.Customer {
+			want = "3"
+		}
+		if quiet[s] != "0" || edited[s] != want {
+			t.Errorf("%s: incremental runs wrote %q and %q rows, want 0 and %s:\n%s", s, quiet[s], edited[s], want, out)
 		}
 	}
 }

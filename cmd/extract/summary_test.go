@@ -94,8 +94,8 @@ func TestRunSummaryCountsAttempts(t *testing.T) {
 			}
 			lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 			want := fmt.Sprintf("requests %d (retries 3), concurrency 4 (lowest 1)", wantRequests)
-			if len(lines) != 4 || lines[3] != want || !strings.HasPrefix(lines[0], "STREAM") {
-				t.Errorf("summary:\n%s\nwant 3 table lines and %q", out, want)
+			if len(lines) != 5 || lines[4] != want || !strings.HasPrefix(lines[0], "STREAM") || lines[3] != "custom fields: 0 (catalog read now: 1 request)" {
+				t.Errorf("summary:\n%s\nwant 3 table lines, the custom-field catalog and %q", out, want)
 			}
 		})
 	}

@@ -13,6 +13,24 @@ import (
 	"github.com/extract-dev/extract/state"
 )
 
+// someCustomFields is a few of the standard custom fields, one of each shape that takes
+// its own path (list, date, datetime, percent, refused by NetSuite, not stored), for tests
+// that repeat a run many times.
+func someCustomFields() []netsuitetest.CustomField {
+	var out []netsuitetest.CustomField
+	for _, f := range netsuitetest.StandardCustomFields() {
+		switch f.ValueType {
+		case "Multiple Select", "Date", "Date/Time", "Percent", "Check Box":
+			out = append(out, f)
+		default:
+			if f.NotServed || f.NotStored {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
 // TestKillAtEveryStep stops a multi-stream, multi-file extract at each step of the data
 // flow — page fetched, batch built, rows written, file fsynced, file renamed, directory
 // synced, state temp written, state temp synced, state renamed — at the first and at a
@@ -27,8 +45,12 @@ func TestKillAtEveryStep(t *testing.T) {
 	for _, step := range steps {
 		for _, nth := range []int32{1, 4} {
 			t.Run(fmt.Sprintf("%s#%d", step, nth), func(t *testing.T) {
-				// 1,500 rows a stream: two pages and three files each.
-				h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(1500), Seed: int64(len(step)) + int64(nth)})
+				// 1,500 rows a stream: two pages and three files each, with custom fields of
+				// every kind and a standard column the account refuses.
+				h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(1500), Seed: int64(len(step)) + int64(nth),
+					CustomFields: someCustomFields(),
+					Rejections:   map[string]map[string]netsuitetest.Rejection{connector.Task: {"supportcase": netsuitetest.NotExposed}}})
+				h.absent[connector.Task] = []string{"supportcase"}
 				crash := errors.New("killed")
 				var seen atomic.Int32
 				at := func(s string) error {

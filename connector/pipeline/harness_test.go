@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -39,6 +40,9 @@ type harness struct {
 	format    sink.Format
 	client    *connector.Client
 	loc       *time.Location // the fake's session zone
+	// absent are columns (by stream) the fake serves or the connector declares that a
+	// test expects not to be in the output: refused, or left out by the configuration.
+	absent map[string][]string
 }
 
 const account = "TSTDRV1234567"
@@ -52,7 +56,8 @@ func newHarness(t *testing.T, opts netsuitetest.Options) *harness {
 	}
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
-	h := &harness{t: t, srv: srv, out: filepath.Join(dir, "out"), statePath: filepath.Join(dir, "state.json"), format: sink.Parquet}
+	h := &harness{t: t, srv: srv, out: filepath.Join(dir, "out"), statePath: filepath.Join(dir, "state.json"), format: sink.Parquet,
+		absent: map[string][]string{}}
 	zone := opts.TimeZone
 	if zone == "" {
 		zone = "America/Los_Angeles"
@@ -121,7 +126,7 @@ func (h *harness) outputRows(stream string) (map[int64]map[string]any, int) {
 		if h.format == sink.Parquet {
 			rows = readParquet(h.t, f)
 		} else {
-			rows = readNDJSON(h.t, f)
+			rows = readNDJSON(h.t, f, h.columnTypes(stream))
 		}
 		for _, r := range rows {
 			total++
@@ -198,25 +203,44 @@ func arrowValue(t *testing.T, a arrow.Array, i int) any {
 			t.Fatalf("timestamp column is %s, want us UTC", tt)
 		}
 		return time.UnixMicro(int64(a.Value(i))).UTC()
+	case *array.List:
+		ids, ok := a.ListValues().(*array.Int64)
+		if !ok {
+			t.Fatalf("list column of %s, want int64", a.ListValues().DataType())
+		}
+		start, end := a.ValueOffsets(i)
+		out := []int64{}
+		for j := start; j < end; j++ {
+			out = append(out, ids.Value(int(j)))
+		}
+		return out
 	default:
 		t.Fatalf("unexpected column type %s", a.DataType())
 		return nil
 	}
 }
 
-func readNDJSON(t *testing.T, path string) []map[string]any {
+// columnTypes are the fake's types of a stream's columns, standard and custom, with
+// the connector's kinds where it declares a standard column.
+func (h *harness) columnTypes(stream string) map[string]netsuitetest.ColumnType {
+	kinds := map[string]netsuitetest.ColumnType{}
+	for _, c := range h.srv.Columns(stream) {
+		kinds[c.Name] = c.Type
+	}
+	tb, _ := connector.Table(stream)
+	for _, c := range tb.Columns {
+		kinds[c.Name] = netsuitetest.ColumnType(c.Kind.String())
+	}
+	return kinds
+}
+
+func readNDJSON(t *testing.T, path string, kinds map[string]netsuitetest.ColumnType) []map[string]any {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	kinds := map[string]netsuitetest.ColumnType{}
-	stream := filepath.Base(filepath.Dir(path))
-	tb, _ := connector.Table(stream)
-	for _, c := range tb.Columns {
-		kinds[c.Name] = netsuitetest.ColumnType(c.Kind.String())
-	}
 	var rows []map[string]any
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 64<<20)
@@ -242,6 +266,17 @@ func readNDJSON(t *testing.T, path string) []map[string]any {
 func fromJSON(t *testing.T, kind netsuitetest.ColumnType, v any) any {
 	if v == nil {
 		return nil
+	}
+	if list, ok := v.([]any); ok { // a Multiple Select: internal ids
+		ids := []int64{}
+		for _, x := range list {
+			n, err := x.(json.Number).Int64()
+			if err != nil {
+				t.Fatalf("list element %v: %v", x, err)
+			}
+			ids = append(ids, n)
+		}
+		return ids
 	}
 	switch kind {
 	case "integer":
@@ -286,6 +321,13 @@ func (h *harness) assertMatchesTruth(stream string) int {
 	if len(got) != len(truth) {
 		h.t.Errorf("%s: %d distinct ids in output, %d in NetSuite", stream, len(got), len(truth))
 	}
+	for _, row := range got {
+		for _, name := range h.absent[stream] {
+			if _, ok := row[name]; ok {
+				h.t.Fatalf("%s: column %s is in the output; a column NetSuite refused or the configuration excludes must be absent, not NULL", stream, name)
+			}
+		}
+	}
 	mismatches := 0
 	for _, want := range truth {
 		id := want["id"].(int64)
@@ -316,8 +358,9 @@ func (h *harness) assertMatchesTruth(stream string) int {
 	return len(truth)
 }
 
-// declaredColumns are the fake's columns that the connector declares; every declared
-// column must exist in the fake, or the fake would reject the query.
+// declaredColumns are the columns the output must hold: the fake's columns that the
+// connector declares (every declared column must exist in the fake, or the fake would
+// reject the query) and every custom column the fake serves, less h.absent.
 func (h *harness) declaredColumns(stream string) []netsuitetest.Column {
 	h.t.Helper()
 	tb, err := connector.Table(stream)
@@ -325,12 +368,19 @@ func (h *harness) declaredColumns(stream string) []netsuitetest.Column {
 		h.t.Fatal(err)
 	}
 	byName := map[string]netsuitetest.Column{}
-	for _, c := range h.srv.Columns(stream) {
-		byName[c.Name] = c
+	holdsNoValue := map[string]bool{}
+	for _, f := range h.srv.CustomFields() {
+		holdsNoValue[f.ScriptID] = f.NotServed || f.NotStored || f.ValueType == "Password"
 	}
 	var out []netsuitetest.Column
+	for _, c := range h.srv.Columns(stream) {
+		byName[c.Name] = c
+		if strings.HasPrefix(c.Name, "cust") && !holdsNoValue[c.Name] && !slices.Contains(h.absent[stream], c.Name) {
+			out = append(out, c)
+		}
+	}
 	for _, c := range tb.Columns {
-		if c.Derived {
+		if c.Derived || slices.Contains(h.absent[stream], c.Name) {
 			continue
 		}
 		fc, ok := byName[c.Name]

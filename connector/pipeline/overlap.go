@@ -149,23 +149,23 @@ func near(a, b time.Time) bool {
 // that stays the same on every page of both phases proves that both read the same rows in
 // the same order; otherwise the overlap is read again (duplicates are allowed, gaps are
 // not). It returns the window after the overlap, or nil if ctx ended.
-func (s *streamRun) readOverlap(ctx context.Context, b *schema.Builder, w connector.Window, ov connector.Overlap, emit func(batch) bool) (*connector.Window, error) {
+func (s *streamRun) readOverlap(ctx context.Context, w connector.Window, ov connector.Overlap, emit func(batch) bool) (*connector.Window, error) {
 	log := s.log
 	win := connector.Window{Lower: ov.Start, Upper: ov.End}
 	if w.Upper.Before(win.Upper) {
 		win.Upper = w.Upper
-	}
-	full, err := connector.BuildQuery(s.query, win, s.opts.Location)
-	if err != nil {
-		return nil, err
 	}
 	keys, err := connector.BuildQuery(s.keyQuery(), win, s.opts.Location)
 	if err != nil {
 		return nil, err
 	}
 	log.Info("reading the repeated hour of a clock change as one window", "from", ov.Start, "to", ov.End)
-	r := &overlapRead{s: s, b: b, w: w, ov: ov, full: full, keys: keys, emit: emit, lookup: s.recordLookup()}
+	r := &overlapRead{s: s, w: w, win: win, ov: ov, keys: keys, emit: emit, lookup: s.recordLookup()}
 	for attempt := 0; ; attempt++ {
+		// Built for each attempt: NetSuite may have refused a column in the last one.
+		if r.full, err = connector.BuildQuery(s.query, win, s.opts.Location); err != nil {
+			return nil, err
+		}
 		done, err := r.once(ctx)
 		var again *rereadError
 		if !errors.As(err, &again) {
@@ -219,8 +219,8 @@ func (s *streamRun) recordLookup() func(context.Context, overlapRow) (time.Time,
 // overlapRead is one readOverlap in progress.
 type overlapRead struct {
 	s          *streamRun
-	b          *schema.Builder
 	w          connector.Window // the pass window; batches resume from it
+	win        connector.Window // the overlap's
 	ov         connector.Overlap
 	full, keys string // the overlap's query and its key-only twin
 	emit       func(batch) bool
@@ -302,7 +302,7 @@ func (r *overlapRead) once(ctx context.Context) (bool, error) {
 		if len(items) > 0 {
 			resume.After = &last // ambiguous: a rerun reads this overlap again from its start
 		}
-		if !r.emit(batch{rec: r.b.NewRecord(), resume: resume}) {
+		if !r.emit(batch{rec: s.builder().NewRecord(), resume: resume}) {
 			return false, nil
 		}
 		if !more {
@@ -328,6 +328,14 @@ func (r *overlapRead) page(ctx context.Context, q string, offset int) (*connecto
 	p, err := s.src.SuiteQL(ctx, q, connector.PageSize, offset)
 	if err == nil {
 		err = s.step("page-fetched")
+	}
+	if q == r.full && connector.ColumnFault(err) {
+		// Perhaps a column NetSuite now refuses: find it as the keyset path would, then
+		// read the overlap again without it.
+		before := len(s.out.Columns)
+		if _, perr := s.firstPage(ctx, r.win, 1); perr == nil && len(s.out.Columns) < before {
+			return nil, &rereadError{class: connector.ErrTransient, reason: "NetSuite refused a column"}
+		}
 	}
 	return p, err
 }
@@ -379,7 +387,7 @@ func (r *overlapRead) convert(rows []schema.RawRow, keys []overlapRow, offset in
 		if offset+i >= r.split.at {
 			at = k.last
 		}
-		if err := r.b.AppendAt(s.toRow(row), at); err != nil {
+		if err := s.builder().AppendAt(s.toRow(row), at); err != nil {
 			return last, fmt.Errorf("%w: %s: repeated-hour page at offset %d: %w", connector.ErrData, s.out.Name, offset, err)
 		}
 		last = connector.Keyset{Cursor: k.wall, ID: k.id}

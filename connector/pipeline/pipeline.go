@@ -60,8 +60,13 @@ type Options struct {
 	// StreamConcurrency is how many streams run at once (default: all). The account-wide
 	// request limit lives in the HTTP transport, not here.
 	StreamConcurrency int
-	Logger            *slog.Logger
-	Mem               memory.Allocator
+	// Columns is each stream's column selection (streams not named take every column).
+	Columns map[string]connector.ColumnSelection
+	// CustomFieldsTTL is how long the custom-field catalog read from NetSuite is reused
+	// before it is read again (default one hour; a full refresh always reads it).
+	CustomFieldsTTL time.Duration
+	Logger          *slog.Logger
+	Mem             memory.Allocator
 
 	// stepHook is for tests only: called at "page-fetched" and "batch-built", its error
 	// stops the run as a crash there would.
@@ -94,8 +99,26 @@ type StreamResult struct {
 	To       time.Time `json:"to"`   // watermark after the run
 	Resumed  bool      `json:"resumed,omitempty"`
 	// DeletionsUnavailable: the account lacks deletedrecord or the role may not read it.
-	DeletionsUnavailable bool     `json:"deletions_unavailable,omitempty"`
-	DroppedColumns       []string `json:"dropped_columns,omitempty"`
+	DeletionsUnavailable bool `json:"deletions_unavailable,omitempty"`
+	// Columns is how many columns the stream's files have, CustomColumns how many of
+	// them are custom fields.
+	Columns       int `json:"columns"`
+	CustomColumns int `json:"custom_columns"`
+	// DroppedColumns are the fields NetSuite refused, found in this run (New) or
+	// remembered from an earlier one; they are absent from the files, not NULL.
+	DroppedColumns []DroppedColumn `json:"dropped_columns,omitempty"`
+	// SkippedColumns are left out by the configuration or because they hold no value.
+	SkippedColumns []connector.SkippedColumn `json:"skipped_columns,omitempty"`
+	// SchemaChange lists the column changes since the previous run, e.g.
+	// "+custentity_region (text), −custentity_notes"; empty when there were none.
+	SchemaChange string `json:"schema_change,omitempty"`
+}
+
+// DroppedColumn is a field NetSuite refused to serve.
+type DroppedColumn struct {
+	Column string `json:"column"`
+	Reason string `json:"reason"`
+	New    bool   `json:"new,omitempty"` // found in this run
 }
 
 // Result is the run summary.
@@ -103,6 +126,8 @@ type Result struct {
 	ServerTime time.Time      `json:"server_time"`
 	TimeZone   string         `json:"time_zone"`
 	Streams    []StreamResult `json:"streams"`
+	// CustomFields describes the custom-field catalog the run used.
+	CustomFields CatalogResult `json:"custom_fields"`
 }
 
 // Run extracts every stream. It returns the per-stream results gathered so far together
@@ -143,6 +168,10 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("reading NetSuite's clock: %w", err)
 	}
 	res.ServerTime = now
+	catalog, err := r.catalog(ctx, opts, now, &res.CustomFields)
+	if err != nil {
+		return res, err
+	}
 
 	results := make([]StreamResult, len(opts.Streams))
 	g, gctx := errgroup.WithContext(ctx)
@@ -152,7 +181,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	for i, name := range opts.Streams {
 		g.Go(func() error {
 			results[i].Stream = name
-			if err := r.runStream(gctx, opts, now, name, &results[i]); err != nil {
+			if err := r.runStream(gctx, opts, now, name, catalog, &results[i]); err != nil {
 				return fmt.Errorf("stream %s: %w", name, err)
 			}
 			return nil
@@ -169,19 +198,20 @@ func DeletionsKey(stream string) string { return stream + ".deleted" }
 // runStream extracts one stream: its records, then its deletions as tombstones — rows with
 // the stream's schema carrying id, lastmodifieddate = the deletion time and _deleted.
 // Both go to the stream's directory, so a warehouse applies them with one merge rule.
-func (r *Runner) runStream(ctx context.Context, opts Options, now time.Time, name string, res *StreamResult) error {
-	table, err := connector.Table(name)
+func (r *Runner) runStream(ctx context.Context, opts Options, now time.Time, name string, catalog []connector.CustomField, res *StreamResult) error {
+	log := opts.Logger.With("stream", name)
+	cols, err := r.planColumns(opts, name, catalog, log)
 	if err != nil {
 		return err
 	}
-	log := opts.Logger.With("stream", name)
+	defer cols.report(res)
 	if n, err := r.Sink.CleanTemp(name); err != nil {
 		return err
 	} else if n > 0 {
 		log.Info("removed unfinished files of an earlier run", "files", n)
 	}
-	records := streamRun{opts: opts, src: r.Source, sink: r.Sink, state: r.State, now: now, res: res, log: log,
-		out: table, query: connector.Query{Table: table, Skip: map[string]bool{}}, key: name, written: &res.Rows,
+	records := streamRun{opts: opts, src: r.Source, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
+		out: cols.table, query: connector.Query{Table: cols.table}, key: name, written: &res.Rows, cols: cols,
 		toRow: func(row schema.RawRow) schema.RawRow { row[connector.DeletedColumn] = "F"; return row }}
 	if res.From, res.To, err = records.sync(ctx); err != nil {
 		return err
@@ -190,9 +220,9 @@ func (r *Runner) runStream(ctx context.Context, opts Options, now time.Time, nam
 	if err != nil {
 		return err
 	}
-	q.Skip = map[string]bool{}
 	deletions := records
-	deletions.query, deletions.key, deletions.written, deletions.toRow = q, DeletionsKey(name), &res.Deleted, tombstone
+	deletions.out = cols.table // the records' final columns
+	deletions.query, deletions.key, deletions.written, deletions.toRow, deletions.cols = q, DeletionsKey(name), &res.Deleted, tombstone, nil
 	deletions.log = log.With("part", "deletions")
 	if _, _, err := deletions.sync(ctx); err != nil {
 		if !errors.Is(err, connector.ErrConfig) {
@@ -221,8 +251,11 @@ type streamRun struct {
 	res   *StreamResult
 	log   *slog.Logger
 
+	stream  string                            // the output directory's name; out.Name, fixed for the writer
 	out     schema.Table                      // the stream's output schema
-	query   connector.Query                   // what is selected; Skip grows as NetSuite rejects columns
+	b       *schema.Builder                   // the fetcher's, for out; see builder
+	query   connector.Query                   // what is selected
+	cols    *streamColumns                    // the records' columns, which shrink as NetSuite refuses some; nil for deletions
 	key     string                            // state entry
 	written *int64                            // the result counter this query's rows add to
 	toRow   func(schema.RawRow) schema.RawRow // query row → output row
@@ -320,13 +353,16 @@ func (s *streamRun) pass(ctx context.Context, st state.Stream) (state.Stream, er
 // the first row in such an overlap; the overlap is read whole by readOverlap and the keyset
 // resumes at its (unambiguous) end.
 func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) error {
-	log := s.log
 	w := connector.Window{Lower: p.Lower, Upper: p.Upper}
 	if p.AfterCursor != "" {
 		w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID}
 	}
-	b := schema.NewBuilder(s.opts.Mem, s.out, s.opts.Location)
-	defer b.Release()
+	defer func() {
+		if s.b != nil {
+			s.b.Release()
+			s.b = nil
+		}
+	}()
 	emit := func(bt batch) bool {
 		select {
 		case out <- bt:
@@ -340,7 +376,7 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) e
 		if w.After != nil {
 			if ov, ok := connector.OverlapOf(w.After.Cursor, s.opts.Location); ok {
 				// A checkpoint inside an overlap: read the overlap again from its start.
-				next, err := s.readOverlap(ctx, b, w, ov, emit)
+				next, err := s.readOverlap(ctx, w, ov, emit)
 				if err != nil {
 					return err
 				}
@@ -350,27 +386,11 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) e
 				w = *next
 			}
 		}
-		q, err := connector.BuildQuery(s.query, w, s.opts.Location)
+		page, err := s.firstPage(ctx, w, connector.PageSize)
 		if err != nil {
 			return err
 		}
-		s.res.Requests++
-		page, err := s.src.SuiteQL(ctx, q, connector.PageSize, 0)
-		if col, ok := connector.RejectedColumn(err); ok && s.canSkip(col) {
-			s.query.Skip[col] = true
-			s.res.DroppedColumns = append(s.res.DroppedColumns, col)
-			log.Warn("NetSuite rejected a column; extracting without it (it stays in the output as NULL)", "column", col, "error", err.Error())
-			continue
-		}
-		if err != nil {
-			if col, ok := s.culprit(ctx, err, w); ok {
-				s.query.Skip[col] = true
-				s.res.DroppedColumns = append(s.res.DroppedColumns, col)
-				log.Warn("NetSuite fails on a column (500 UNEXPECTED_ERROR when it is selected alone); extracting without it (it stays in the output as NULL)", "column", col)
-				continue
-			}
-			return err
-		}
+		b := s.builder()
 		if err := s.step("page-fetched"); err != nil {
 			return err
 		}
@@ -397,7 +417,7 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) e
 			return nil
 		}
 		if overlap != nil {
-			next, err := s.readOverlap(ctx, b, w, *overlap, emit)
+			next, err := s.readOverlap(ctx, w, *overlap, emit)
 			if err != nil {
 				return err
 			}
@@ -409,41 +429,48 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) e
 	}
 }
 
-// culprit looks for the column behind a 500 UNEXPECTED_ERROR that outlasted the retries:
-// NetSuite fails the whole query when one selected field is broken for the account. The
-// key and cursor alone must succeed (else the error is NetSuite's own); then each
-// droppable column is queried with them, once, without retries, over the same window,
-// and the first that fails again is the one.
-func (s *streamRun) culprit(ctx context.Context, err error, w connector.Window) (string, bool) {
-	if !connector.UnexpectedError(err) {
-		return "", false
+// builder returns the builder for the stream's current columns: a new one after NetSuite
+// refused a column, so that the batches from then on have one column less.
+func (s *streamRun) builder() *schema.Builder {
+	if s.b != nil && len(s.b.Schema().Fields()) != len(s.out.Columns) {
+		s.b.Release()
+		s.b = nil
 	}
+	if s.b == nil {
+		s.b = schema.NewBuilder(s.opts.Mem, s.out, s.opts.Location)
+	}
+	return s.b
+}
+
+// firstPage runs the first page (limit rows at offset 0) of the keyset query of window w.
+// Columns NetSuite refuses are dropped (remembered in the state, reported, and absent
+// from the files from this page on: a missing column is not a column of NULLs); the key
+// and the cursor cannot be dropped.
+func (s *streamRun) firstPage(ctx context.Context, w connector.Window, limit int) (*connector.Page, error) {
 	t := s.query.Table
-	pk, _ := t.Column(t.PrimaryKey)
-	cursor, _ := t.Column(t.Cursor)
-	fails := func(cols ...schema.Column) bool {
-		probe := s.query
-		probe.Table = schema.Table{Name: t.Name, PrimaryKey: t.PrimaryKey, Cursor: t.Cursor, Columns: append([]schema.Column{pk, cursor}, cols...)}
-		q, err := connector.BuildQuery(probe, connector.Window{Lower: w.Lower, Upper: w.Upper}, s.opts.Location)
-		if err != nil {
-			return false
-		}
-		s.res.Requests++
-		_, err = s.src.SuiteQL(connector.WithoutRetries(ctx), q, 1, 0)
-		return connector.UnexpectedError(err)
+	d := &connector.ColumnDropper{
+		Querier: s.src,
+		Build: func(cols []schema.Column) (string, error) {
+			q := s.query
+			q.Table.Columns = cols
+			return connector.BuildQuery(q, w, s.opts.Location)
+		},
+		Required: func(c schema.Column) bool { return c.Name == t.PrimaryKey || c.Name == t.Cursor },
 	}
-	if fails() {
-		return "", false
-	}
-	for _, c := range t.Columns {
-		if ctx.Err() != nil {
-			return "", false
+	page, _, dropped, err := d.Run(ctx, t.Columns, limit)
+	s.res.Requests += d.Requests
+	for _, dc := range dropped {
+		if s.cols == nil {
+			// Deletions select only what a tombstone needs.
+			return nil, fmt.Errorf("%w: NetSuite refuses %s.%s: %s", connector.ErrConfig, t.Name, dc.Column.Name, dc.Reason)
 		}
-		if !c.Derived && s.canSkip(c.Name) && fails(c) {
-			return c.Name, true
+		if serr := s.cols.drop(dc.Column, dc.Reason); serr != nil {
+			return nil, serr
 		}
+		s.out = s.cols.table
+		s.query.Table = s.cols.table
 	}
-	return "", false
+	return page, err
 }
 
 func (s *streamRun) step(name string) error {
@@ -451,16 +478,6 @@ func (s *streamRun) step(name string) error {
 		return nil
 	}
 	return s.opts.stepHook(name)
-}
-
-// canSkip allows dropping a rejected column unless the extract cannot work without it.
-func (s *streamRun) canSkip(col string) bool {
-	t := s.query.Table
-	if col == t.PrimaryKey || col == t.Cursor || s.query.Skip[col] {
-		return false
-	}
-	_, declared := t.Column(col)
-	return declared
 }
 
 // convert appends keyset-ordered rows (none in a repeated hour: splitAtOverlap cut them
@@ -508,10 +525,11 @@ func describe(k *connector.Keyset) string {
 
 // write consumes batches, rolling files at FileRows and checkpointing after each commit.
 // The checkpoint names the last row of the committed file, so a crash at any point resumes
-// from rows that are already durable.
+// from rows that are already durable. A batch whose schema differs from the open file's
+// (NetSuite refused a column mid-pass) starts a new file: each file has one schema.
 func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, error) {
-	log := s.log
 	var f *sink.File
+	var fileSchema *arrow.Schema
 	defer func() {
 		if f != nil {
 			f.Abort()
@@ -519,14 +537,25 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 	}()
 	var resume connector.Window
 	for b := range pages {
+		if f != nil && b.rec.NumRows() > 0 && !b.rec.Schema().Equal(fileSchema) {
+			// The open file holds every row up to the previous batch's resume point.
+			next, err := s.commit(st, f, resume, false)
+			f = nil
+			if err != nil {
+				b.rec.Release()
+				return st, err
+			}
+			st = next
+		}
 		resume = b.resume
 		if b.rec.NumRows() > 0 {
 			if f == nil {
 				var err error
-				if f, err = s.sink.Create(s.out.Name, b.rec.Schema()); err != nil {
+				if f, err = s.sink.Create(s.stream, b.rec.Schema()); err != nil {
 					b.rec.Release()
 					return st, err
 				}
+				fileSchema = b.rec.Schema()
 			}
 			err := f.Write(b.rec)
 			b.rec.Release()
@@ -542,34 +571,44 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 		if f != nil && f.Rows() < s.opts.FileRows && !b.final {
 			continue
 		}
-		next := st
-		if f != nil {
-			rc, err := f.Commit()
-			if err != nil {
-				return st, err
-			}
-			f = nil
-			log.Info("file written", "path", rc.Path, "rows", rc.Rows, "bytes", rc.Bytes)
-			p := *st.Pass
-			p.Lower, p.AfterCursor, p.AfterID, p.Rows = resume.Lower, "", 0, p.Rows+rc.Rows
-			if resume.After != nil {
-				p.AfterCursor, p.AfterID = resume.After.Cursor, resume.After.ID
-			}
-			next.Pass = &p
-			next.RowsTotal += rc.Rows
-			next.FilesTotal++
-			*s.written += rc.Rows
-			s.res.Files++
-		}
-		if b.final {
-			next.Watermark = next.Pass.Upper
-			next.Pass = nil
-		}
-		next.UpdatedAt = time.Now().UTC()
-		if err := s.state.Save(s.key, next); err != nil {
+		next, err := s.commit(st, f, resume, b.final)
+		f = nil
+		if err != nil {
 			return st, err
 		}
 		st = next
 	}
 	return st, nil
+}
+
+// commit makes f durable (if there is one) and then saves the checkpoint: resume is where
+// the pass continues, final ends the pass at its upper bound.
+func (s *streamRun) commit(st state.Stream, f *sink.File, resume connector.Window, final bool) (state.Stream, error) {
+	next := st
+	if f != nil {
+		rc, err := f.Commit()
+		if err != nil {
+			return st, err
+		}
+		s.log.Info("file written", "path", rc.Path, "rows", rc.Rows, "bytes", rc.Bytes)
+		p := *st.Pass
+		p.Lower, p.AfterCursor, p.AfterID, p.Rows = resume.Lower, "", 0, p.Rows+rc.Rows
+		if resume.After != nil {
+			p.AfterCursor, p.AfterID = resume.After.Cursor, resume.After.ID
+		}
+		next.Pass = &p
+		next.RowsTotal += rc.Rows
+		next.FilesTotal++
+		*s.written += rc.Rows
+		s.res.Files++
+	}
+	if final {
+		next.Watermark = next.Pass.Upper
+		next.Pass = nil
+	}
+	next.UpdatedAt = time.Now().UTC()
+	if err := s.state.Save(s.key, next); err != nil {
+		return st, err
+	}
+	return next, nil
 }
