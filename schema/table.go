@@ -14,14 +14,14 @@ import (
 type Kind uint8
 
 const (
-	Text     Kind = iota + 1 // free text, ids of external systems, enum codes
-	Integer                  // internal ids and references: int64
-	Float                    // amounts, percentages: float64
-	Bool                     // NetSuite "T"/"F"
-	Date                     // calendar date without time: date32
-	DateTime                 // instant, read in the session zone, stored as UTC µs
-	Percent                  // a percentage as NetSuite shows it ("50" or "50%"): float64
-	IntegerList              // Multiple Select: the selected internal ids, list<int64>
+	Text        Kind = iota + 1 // free text, ids of external systems, enum codes
+	Integer                     // internal ids and references: int64
+	Float                       // amounts, percentages: float64
+	Bool                        // NetSuite "T"/"F"
+	Date                        // calendar date without time: date32
+	DateTime                    // instant, read in the session zone, stored as UTC µs
+	Percent                     // a percentage as NetSuite shows it ("50" or "50%"): float64
+	IntegerList                 // Multiple Select: the selected internal ids, list<int64>
 )
 
 var kindNames = map[Kind]string{Text: "text", Integer: "integer", Float: "float", Bool: "bool", Date: "date",

@@ -162,14 +162,14 @@ type Store struct {
 	path string
 	lock *fileLock
 
-	mu     sync.Mutex // serialises Saves so each write carries every stream's latest entry
-	file   File       // what was last persisted (or loaded); never mutated in place
+	mu   sync.Mutex // serialises Saves so each write carries every stream's latest entry
+	file File       // what was last persisted (or loaded); never mutated in place
 	// staged are schema facts waiting for the next write (see StageSchema).
 	stagedSchemas map[string]Schema
 	stagedFields  *CustomFields
 	closed        bool
-	hook   func(step string) error
-	now    func() time.Time
+	hook          func(step string) error
+	now           func() time.Time
 }
 
 // Open locks the state file at path and loads it. A missing file is an empty
