@@ -77,6 +77,9 @@ type Dropped struct {
 type CustomFields struct {
 	FetchedAt time.Time     `json:"fetched_at"`
 	Fields    []CustomField `json:"fields"`
+	// Unavailable says why the catalog could not be read at FetchedAt (Fields are then
+	// those read earlier, if any).
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // CustomField is one row of NetSuite's customfield table.

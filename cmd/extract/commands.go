@@ -149,8 +149,8 @@ func printSummary(w io.Writer, sum *runSummary, asJSON bool) {
 	}
 	cf := sum.CustomFields
 	switch {
-	case cf.Unavailable != "" && !cf.Cached:
-		fmt.Fprintf(w, "custom fields: none (the customfield table cannot be read: %s)\n", cf.Unavailable)
+	case cf.Unavailable != "":
+		fmt.Fprintf(w, "custom fields: %d known from earlier runs (the customfield table cannot be read: %s)\n", cf.Fields, cf.Unavailable)
 	case cf.Cached:
 		fmt.Fprintf(w, "custom fields: %d (catalog read %s)\n", cf.Fields, stamp(cf.FetchedAt))
 	case !cf.FetchedAt.IsZero():
@@ -182,9 +182,10 @@ type checkResult struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
-// diagnose names what a failed probe means. NetSuite answers "Record 'x' was not found"
-// both when the role lacks the permission and when the feature is off.
-func diagnose(err error) checkResult {
+// diagnose names what a failed probe of table means. NetSuite answers "Record 'x' was not
+// found" both when the role lacks the permission and when the feature is off; the
+// wording varies, so a 400 that quotes the table's name is read as that.
+func diagnose(table string, err error) checkResult {
 	r := checkResult{Problem: "error", Code: "ERROR", Detail: err.Error()}
 	var ae *connector.APIError
 	if errors.As(err, &ae) {
@@ -193,12 +194,23 @@ func diagnose(err error) checkResult {
 	switch {
 	case errors.Is(err, connector.ErrAuth):
 		r.Problem = "authentication failed"
-	case ae != nil && ae.Status == 400 && strings.Contains(ae.Detail, "was not found"):
+	case ae != nil && ae.Status == 400 && quotes(ae.Detail, table):
 		r.Problem = "missing permission or feature disabled"
 	case errors.Is(err, connector.ErrTransient):
 		r.Problem = "NetSuite unavailable"
 	}
 	return r
+}
+
+// quotes reports whether msg quotes name, in any case and any kind of quotes.
+func quotes(msg, name string) bool {
+	msg, name = strings.ToLower(msg), strings.ToLower(name)
+	for _, q := range []string{"'", `"`, "‘", "“", "`"} {
+		if strings.Contains(msg, q+name) {
+			return true
+		}
+	}
+	return false
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -220,7 +232,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		r := checkResult{OK: true}
 		if err != nil {
 			failed++
-			r = diagnose(err)
+			r = diagnose(name, err)
 		}
 		r.Stream = name
 		results = append(results, r)
@@ -233,7 +245,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	// Deleted records are optional: a run goes on without them, so they never fail check.
 	r := checkResult{Stream: "deletedrecord", OK: true}
 	if _, err := client.SuiteQL(ctx, "SELECT recordid FROM deletedrecord", 1, 0); err != nil {
-		r = diagnose(err)
+		r = diagnose("deletedrecord", err)
 		r.Stream, r.Problem = "deletedrecord", r.Problem+"; runs continue without deletions"
 	}
 	results = append(results, r)

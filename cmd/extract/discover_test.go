@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/state"
 )
@@ -14,15 +15,9 @@ import (
 // column it will not serve, and returns the environment a user would set for it.
 func discoverEnv(t *testing.T) (*netsuitetest.Server, map[string]string) {
 	t.Helper()
-	srv, err := netsuitetest.New(netsuitetest.Options{AccountID: "TSTDRV1", Seed: 3, Rows: map[string]int{"customer": 5, "calendarevent": 5},
+	return fakeEnvWith(t, netsuitetest.Options{Seed: 3, Rows: map[string]int{"customer": 5, "calendarevent": 5},
 		CustomFields: netsuitetest.StandardCustomFields(),
 		Rejections:   map[string]map[string]netsuitetest.Rejection{"calendarevent": {"supportcase": netsuitetest.NotExposed}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv, map[string]string{"NETSUITE_ACCOUNT_ID": "TSTDRV1", "NETSUITE_BASE_URL": srv.URL(), "NETSUITE_AUTH_METHOD": "oauth2-refresh",
-		"NETSUITE_CLIENT_ID": "demo-client-id", "NETSUITE_CLIENT_SECRET": "demo-client-secret", "NETSUITE_REFRESH_TOKEN": srv.RefreshToken()}
 }
 
 // TestDiscoverAsksTheAccount: with credentials, discover lists every column a run would
@@ -116,5 +111,23 @@ func TestDiscoverHelpExplainsItself(t *testing.T) {
 		if code != 0 || !strings.Contains(stderr, want) {
 			t.Errorf("discover --help lacks %q:\n%s", want, stderr)
 		}
+	}
+}
+
+// TestDiagnoseReadsTheQuotedTable: a refused table is recognised by its quoted name in
+// whatever wording NetSuite uses, not by one sentence.
+func TestDiagnoseReadsTheQuotedTable(t *testing.T) {
+	for _, detail := range []string{
+		"Invalid search query. Detailed unprocessed description follows. Search error occurred: Record 'task' was not found.",
+		"Search error occurred: Record 'TASK' was not found. Reason: FEATURE_DISABLED",
+		`Search error occurred: the record type "task" is not available for your role.`,
+	} {
+		r := diagnose("task", (&connector.APIError{Status: 400, Code: "INVALID_PARAMETER", Detail: detail}))
+		if r.Problem != "missing permission or feature disabled" {
+			t.Errorf("%q: %q", detail, r.Problem)
+		}
+	}
+	if r := diagnose("task", &connector.APIError{Status: 400, Code: "INVALID_HEADER", Detail: "Invalid Accept-Language header"}); r.Problem == "missing permission or feature disabled" {
+		t.Errorf("a header error read as a permission: %+v", r)
 	}
 }

@@ -214,7 +214,14 @@ func TestDiscoverPrintsTypedColumns(t *testing.T) {
 // fakeEnv starts the fake NetSuite and returns the environment a user would set for it.
 func fakeEnv(t *testing.T, rows int) (*netsuitetest.Server, map[string]string) {
 	t.Helper()
-	srv, err := netsuitetest.New(netsuitetest.Options{AccountID: "TSTDRV1", Seed: 2, Rows: map[string]int{"customer": rows, "contact": rows, "calendarevent": rows, "task": rows, "phonecall": rows}})
+	return fakeEnvWith(t, netsuitetest.Options{Seed: 2, Rows: map[string]int{"customer": rows, "contact": rows, "calendarevent": rows, "task": rows, "phonecall": rows}})
+}
+
+// fakeEnvWith is fakeEnv for a fake account configured by opts.
+func fakeEnvWith(t *testing.T, opts netsuitetest.Options) (*netsuitetest.Server, map[string]string) {
+	t.Helper()
+	opts.AccountID = "TSTDRV1"
+	srv, err := netsuitetest.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,11 @@ func (r *Runner) catalog(ctx context.Context, opts Options, now time.Time, out *
 	cached, haveCache := r.State.CustomFields()
 	if haveCache && !opts.FullRefresh && now.Sub(cached.FetchedAt) < ttl && cached.FetchedAt.Before(now.Add(time.Minute)) {
 		fields := fromState(cached.Fields)
-		*out = CatalogResult{Fields: len(fields), FetchedAt: cached.FetchedAt, Cached: true}
+		*out = CatalogResult{Fields: len(fields), FetchedAt: cached.FetchedAt, Cached: true, Unavailable: cached.Unavailable}
+		if cached.Unavailable != "" {
+			opts.Logger.Warn("the customfield table could not be read when last asked; asking again after custom_fields_ttl",
+				"asked_at", cached.FetchedAt, "error", cached.Unavailable, "fields_from_earlier", len(fields))
+		}
 		return fields, nil
 	}
 	fields, dropped, requests, err := connector.ReadCustomFields(ctx, r.Source)
@@ -52,21 +56,20 @@ func (r *Runner) catalog(ctx context.Context, opts Options, now time.Time, out *
 	for _, d := range dropped {
 		opts.Logger.Warn("NetSuite's customfield table does not serve a column; reading the catalog without it", "column", d.Column.Name, "reason", d.Reason)
 	}
+	next := state.CustomFields{FetchedAt: now, Fields: toState(fields)}
 	if err != nil {
 		if !errors.Is(err, connector.ErrConfig) {
 			return nil, err
 		}
-		out.Unavailable = err.Error()
-		if haveCache {
-			opts.Logger.Warn("cannot read the customfield table; using the custom fields read earlier", "read_at", cached.FetchedAt, "error", err.Error())
-			fields := fromState(cached.Fields)
-			out.Fields, out.FetchedAt, out.Cached = len(fields), cached.FetchedAt, true
-			return fields, nil
-		}
-		opts.Logger.Warn("cannot read the customfield table (permission or feature); custom fields are not extracted", "error", err.Error())
-		return nil, nil
+		// The role may not read it, or the account lacks it: keep what was read before
+		// (if anything), and do not ask again before the TTL.
+		next = state.CustomFields{FetchedAt: now, Fields: cached.Fields, Unavailable: err.Error()}
+		fields = fromState(cached.Fields)
+		out.Unavailable, out.Cached = err.Error(), len(fields) > 0
+		opts.Logger.Warn("cannot read the customfield table (permission or feature); custom fields known from earlier runs are used",
+			"error", err.Error(), "fields_from_earlier", len(fields))
 	}
-	if err := r.State.StageCustomFields(state.CustomFields{FetchedAt: now, Fields: toState(fields)}); err != nil {
+	if err := r.State.StageCustomFields(next); err != nil {
 		return nil, err
 	}
 	out.Fields, out.FetchedAt = len(fields), now
@@ -84,11 +87,11 @@ func wantsCustomFields(opts Options) bool {
 	return false
 }
 
+// The catalog's two types have the same fields: the state keeps what the connector read.
 func fromState(in []state.CustomField) []connector.CustomField {
 	out := make([]connector.CustomField, len(in))
 	for i, f := range in {
-		out[i] = connector.CustomField{ScriptID: f.ScriptID, Label: f.Label, FieldType: f.FieldType, ValueType: f.ValueType,
-			ValueTypeRecord: f.ValueTypeRecord, Stored: f.Stored}
+		out[i] = connector.CustomField(f)
 	}
 	return out
 }
@@ -96,8 +99,7 @@ func fromState(in []state.CustomField) []connector.CustomField {
 func toState(in []connector.CustomField) []state.CustomField {
 	out := make([]state.CustomField, len(in))
 	for i, f := range in {
-		out[i] = state.CustomField{ScriptID: f.ScriptID, Label: f.Label, FieldType: f.FieldType, ValueType: f.ValueType,
-			ValueTypeRecord: f.ValueTypeRecord, Stored: f.Stored}
+		out[i] = state.CustomField(f)
 	}
 	return out
 }

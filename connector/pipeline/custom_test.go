@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -440,4 +441,40 @@ func TestColumnRefusedMidPass(t *testing.T) {
 	if first := len(readParquet(t, files[0])); withSummary != first || first < 1000 || first >= 3500 {
 		t.Errorf("%d rows carry the column, the first file has %d; want the pages read before the refusal", withSummary, first)
 	}
+}
+
+// TestCustomFieldTableRefused: a role that may not read customfield still extracts, with
+// the custom fields known from earlier runs (none on a first run), and does not ask again
+// before the catalog's TTL: a quiet run stays cheap.
+func TestCustomFieldTableRefused(t *testing.T) {
+	h := newHarness(t, customOpts(20, 38))
+	streams := []string{connector.Contact}
+	refuse := func(r *http.Request) (int, string, bool) {
+		if strings.Contains(queryOf(r), "FROM customfield") {
+			return 400, netsuitetest.ErrorBody(400, "INVALID_PARAMETER", "Invalid search query. Detailed unprocessed description follows. Search error occurred: Record 'customfield' was not found."), true
+		}
+		return 0, "", false
+	}
+	h.srv.SetFault(refuse)
+	res := h.mustRun(streams, Options{})
+	if res.CustomFields.Unavailable == "" || res.CustomFields.Fields != 0 || res.Streams[0].CustomColumns != 0 || res.CustomFields.Requests != 2 {
+		t.Fatalf("first run: catalog %+v, %d custom columns; want none, unavailable, after the query and one baseline probe", res.CustomFields, res.Streams[0].CustomColumns)
+	}
+	h.srv.ResetStats()
+	nextSecond()
+	res = h.mustRun(streams, Options{})
+	if n := h.srv.Stats().SuiteQLRequests["customfield"]; n != 0 || res.CustomFields.Unavailable == "" {
+		t.Fatalf("quiet run asked customfield %d times; catalog %+v", n, res.CustomFields)
+	}
+
+	// A catalog read earlier survives the table becoming unreadable.
+	h2 := newHarness(t, customOpts(20, 38))
+	h2.mustRun(streams, Options{})
+	h2.srv.SetFault(refuse)
+	nextSecond()
+	res = h2.mustRun(streams, Options{CustomFieldsTTL: time.Nanosecond})
+	if res.Streams[0].CustomColumns != 18 || res.Streams[0].SchemaChange != "" || res.CustomFields.Unavailable == "" {
+		t.Fatalf("custom columns %d, change %q, catalog %+v", res.Streams[0].CustomColumns, res.Streams[0].SchemaChange, res.CustomFields)
+	}
+	h2.assertMatchesTruth(connector.Contact)
 }
