@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/extract-dev/extract/schema"
 )
@@ -78,13 +79,13 @@ const searchErrorMarker = "search error occurred:"
 // the message without its generic preamble and without the list of available names.
 func rejectionReason(detail string) string {
 	r := detail
-	if i := strings.Index(strings.ToLower(r), searchErrorMarker); i >= 0 {
+	if i := indexFold(r, searchErrorMarker); i >= 0 {
 		r = r[i+len(searchErrorMarker):]
 	}
-	if i := strings.Index(strings.ToLower(r), "reason:"); i >= 0 {
+	if i := indexFold(r, "reason:"); i >= 0 {
 		r = r[i+len("reason:"):]
 	}
-	if i := strings.Index(strings.ToLower(r), "available identifiers"); i >= 0 {
+	if i := indexFold(r, "available identifiers"); i >= 0 {
 		r = r[:i]
 	}
 	r = strings.TrimRight(strings.TrimSpace(r), ". ")
@@ -94,10 +95,24 @@ func rejectionReason(detail string) string {
 	return snippetText(r, 160)
 }
 
+// indexFold is strings.Index ignoring case, with an index into s itself (lowercasing s
+// first can change its length: invalid UTF-8, some non-ASCII letters).
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
 func snippetText(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "?")), " ")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

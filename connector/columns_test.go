@@ -220,3 +220,19 @@ func (pairQuerier) SuiteQL(_ context.Context, query string, _, _ int) (*Page, er
 	}
 	return &Page{}, nil
 }
+
+// FuzzRejectedColumn: whatever NetSuite writes, the culprit read from it is one of the
+// selected columns, and reading it never panics.
+func FuzzRejectedColumn(f *testing.F) {
+	f.Add(searchPreamble + "Field 'supportcase' for record 'calendarevent' was not found. Reason: NOT_EXPOSED - Not available for channel SUITEQL")
+	f.Add(searchPreamble + "Unknown identifier 'balance'. Available identifiers are: {'id', 'balance'}")
+	f.Add("Field ‘x’ '' \"\" {' '}")
+	selected := []string{"supportcase", "balance", "id", "x"}
+	f.Fuzz(func(t *testing.T, detail string) {
+		err := (&APIError{Status: 400, Code: "INVALID_PARAMETER", Detail: detail}).classify()
+		rej, ok := RejectedColumn(err, func(s string) bool { return slices.Contains(selected, s) })
+		if ok && (!slices.Contains(selected, rej.Column) || rej.Reason == "" || len(rej.Reason) > 200) {
+			t.Fatalf("RejectedColumn(%q) = %+v", detail, rej)
+		}
+	})
+}

@@ -428,3 +428,25 @@ func TestRenamedColumnKeepsItsField(t *testing.T) {
 		t.Fatal("an upper-case field id was accepted")
 	}
 }
+
+// FuzzParseIDList: a Multiple Select value either parses into ids that render back to an
+// equivalent value, or is refused; it never panics.
+func FuzzParseIDList(f *testing.F) {
+	for _, s := range []string{"1, 2, 3", "1,2", "4\u00055", "[7]", "", "a,b", "9223372036854775808"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, ok := ParseIDList(s, nil)
+		if !ok {
+			return
+		}
+		var parts []string
+		for _, id := range ids {
+			parts = append(parts, fmt.Sprint(id))
+		}
+		again, ok2 := ParseIDList(strings.Join(parts, ","), nil)
+		if !ok2 || fmt.Sprint(again) != fmt.Sprint(ids) {
+			t.Fatalf("%q → %v → %v", s, ids, again)
+		}
+	})
+}
