@@ -30,6 +30,11 @@ type tableDef struct {
 	// key lists the columns that make a row unique. An ORDER BY that names all
 	// of them is deterministic; anything else gets random tie-breaking.
 	key []string
+	// child marks the tables whose rows belong to a customer or contact
+	// (address books, addresses, subsidiary memberships, children.go): they
+	// are generated with their parents and changed through the mutations of
+	// children.go, not through Rows, fixtures, Upsert or Delete.
+	child bool
 }
 
 // dualTable is Oracle's one-row pseudo table; it has no catalog columns and
@@ -67,6 +72,7 @@ var catalog = []tableDef{
 			col("isinactive", TypeBool), col("datecreated", TypeDatetime),
 			col("lastmodifieddate", TypeDatetime), col("supervisor", TypeInteger),
 			col("contactsource", TypeInteger), col("externalid", TypeText),
+			col("defaultbillingaddress", TypeInteger), col("defaultshippingaddress", TypeInteger),
 		},
 	},
 	{
@@ -122,15 +128,72 @@ var catalog = []tableDef{
 			col("iscustomtransaction", TypeBool),
 		},
 	},
+	// Address books (../shared/netsuite-api.md §10.2): one line per address of
+	// an entity, and the address itself keyed by nkey. entityaddress holds every
+	// address of both books under the same nkeys.
+	{name: "customeraddressbook", key: []string{"entity", "internalid"}, child: true, cols: addressBookColumns},
+	{name: "customeraddressbookentityaddress", key: []string{"nkey"}, child: true, cols: addressColumns},
+	{name: "contactaddressbook", key: []string{"entity", "internalid"}, child: true, cols: addressBookColumns},
+	{name: "contactaddressbookentityaddress", key: []string{"nkey"}, child: true, cols: addressColumns},
+	{name: "entityaddress", key: []string{"nkey"}, child: true, cols: addressColumns},
+	// Subsidiary memberships of customers (§10.3), OneWorld accounts only.
+	{name: subsidiaryTable, key: []string{"id"}, child: true, cols: []Column{
+		col("id", TypeInteger), col("entity", TypeInteger), col("subsidiary", TypeInteger),
+		col("isprimarysub", TypeBool), col("primarycurrency", TypeInteger), col("lastmodifieddate", TypeDatetime),
+	}},
 }
 
-// Tables lists the names of the catalogued record tables (excluding DUAL and
-// customfield, whose rows come from Options.CustomFields) in a stable order,
-// e.g. for callers that want to load or generate all of them.
+var addressBookColumns = []Column{
+	col("entity", TypeInteger), col("internalid", TypeInteger), col("label", TypeText),
+	col("defaultbilling", TypeBool), col("defaultshipping", TypeBool), col("addressbookaddress", TypeInteger),
+}
+
+var addressColumns = []Column{
+	col("nkey", TypeInteger), col("addressee", TypeText), col("attention", TypeText),
+	col("addr1", TypeText), col("addr2", TypeText), col("addr3", TypeText), col("addrphone", TypeText),
+	col("addrtext", TypeText), col("city", TypeText), col("state", TypeText), col("dropdownstate", TypeText),
+	col("zip", TypeText), col("country", TypeText), col("override", TypeBool), col("recordowner", TypeInteger),
+	col("lastmodifieddate", TypeDatetime),
+}
+
+// subsidiaryTable is customersubsidiaryrelationship.
+const subsidiaryTable = "customersubsidiaryrelationship"
+
+// addressTables are the tables Options.NoAddressPermission empties.
+var addressTables = map[string]bool{
+	"customeraddressbook": true, "customeraddressbookentityaddress": true,
+	"contactaddressbook": true, "contactaddressbookentityaddress": true, "entityaddress": true,
+}
+
+// addressFieldTables are the tables whose columns address custom fields
+// (CustomField.AddressField) are, in this order.
+var addressFieldTables = []string{"customeraddressbookentityaddress", "contactaddressbookentityaddress", "entityaddress"}
+
+// Tables lists the names of the catalogued record tables (excluding DUAL,
+// customfield, whose rows come from Options.CustomFields, and the child
+// tables of ChildTables) in a stable order, e.g. for callers that want to
+// load or generate all of them.
 func Tables() []string {
-	out := make([]string, len(catalog))
-	for i, t := range catalog {
-		out[i] = t.name
+	var out []string
+	for _, t := range catalog {
+		if !t.child {
+			out = append(out, t.name)
+		}
+	}
+	return out
+}
+
+// ChildTables lists the tables whose rows belong to a customer or contact:
+// the address books and their addresses, entityaddress and
+// customersubsidiaryrelationship. They are generated with their parents
+// (Options.Rows of customer and contact) and changed with the mutations of
+// children.go (AddAddressLine, AddSubsidiary, …).
+func ChildTables() []string {
+	var out []string
+	for _, t := range catalog {
+		if t.child {
+			out = append(out, t.name)
+		}
 	}
 	return out
 }

@@ -14,6 +14,7 @@ type outItem struct {
 	key    string
 	kind   itemKind
 	col    *colStore
+	idx    int      // itemColumn: the column's position among the query's columns; else -1
 	format dtFormat // itemToChar
 }
 
@@ -38,9 +39,11 @@ type sortKey struct {
 	have       []bool
 }
 
-// plan is a query compiled against one table (or DUAL).
+// plan is a query compiled against its FROM clause (or DUAL).
 type plan struct {
-	table  *table // nil for DUAL
+	// table holds the rows the plan runs over: the table itself, or for a
+	// join the row set materialised for this request (joinSet). nil for DUAL.
+	table  *table
 	items  []outItem
 	filter pred // nil: every row
 	order  []sortKey
@@ -52,13 +55,31 @@ type compileEnv struct {
 	zone  sessionZone
 	now   time.Time // for Oracle's TO_DATE defaults (current year/month)
 	binds []bindValue
-	names nameRules // rejected and unserved columns of the table
+	names nameRules // rejected and unserved columns of the table (single-table queries)
 }
 
 // bindValue is one entry of the request's "params".
 type bindValue struct {
 	null bool
 	text string
+}
+
+// source is one table of the FROM clause as compilation sees it.
+type source struct {
+	name  string // the table's real (catalog) name, for errors and rejections
+	alias string // "" if none
+	t     *table
+	rules nameRules
+	base  int // position of its first column among the query's columns
+}
+
+// qual is the qualifier that names the source: its alias when it has one
+// (then only the alias may qualify, as in Oracle), else its name.
+func (s *source) qual() string {
+	if s.alias != "" {
+		return s.alias
+	}
+	return s.name
 }
 
 // compile binds q to t. t is nil when the query reads FROM DUAL.
@@ -69,24 +90,59 @@ func compile(q *selectQuery, t *table, env compileEnv) (*plan, error) {
 	if t == nil {
 		return compileDual(q)
 	}
-	p := &plan{table: t}
-	c := &compiler{q: q, t: t, env: env}
+	return compileFrom(q, []source{{name: q.table, alias: q.alias, t: t, rules: env.names}}, env)
+}
+
+// compileJoin binds a query with JOINs to its tables, one source per table
+// of the FROM clause in order. It runs the join (join.go) for this request.
+func compileJoin(q *selectQuery, srcs []source, env compileEnv) (*plan, error) {
+	if q.binds != len(env.binds) {
+		return nil, errorf("the statement has %d bind placeholders (?) but %d params were supplied", q.binds, len(env.binds))
+	}
+	return compileFrom(q, srcs, env)
+}
+
+func compileFrom(q *selectQuery, srcs []source, env compileEnv) (*plan, error) {
+	base := 0
+	for i := range srcs {
+		srcs[i].base = base
+		base += len(srcs[i].t.cols)
+	}
+	c := &compiler{q: q, srcs: srcs, env: env}
+	if len(srcs) == 1 {
+		c.rows = srcs[0].t
+	}
 
 	items := q.items
 	if q.star {
-		// SELECT * returns what the table serves: columns that fail validation
-		// are left out; one that breaks the query still breaks it.
-		for _, col := range t.cols {
-			if !env.names.rejections[col.Name].invalidQuery() {
-				items = append(items, selectItem{kind: itemColumn, col: colRef{name: col.Name}})
+		// SELECT * returns what the tables serve: columns that fail validation
+		// are left out; one that breaks the query still breaks it. Over a join
+		// each column is qualified by its table, so none is ambiguous.
+		for i := range srcs {
+			s := &srcs[i]
+			for _, col := range s.t.cols {
+				if s.rules.rejections[col.Name].invalidQuery() {
+					continue
+				}
+				ref := colRef{name: col.Name}
+				if len(srcs) > 1 {
+					ref.qual = s.qual()
+				}
+				items = append(items, selectItem{kind: itemColumn, col: ref})
 			}
 		}
 	}
 	if err := c.checkNames(items); err != nil {
 		return nil, err
 	}
+	if len(srcs) > 1 {
+		if err := c.join(); err != nil {
+			return nil, err
+		}
+	}
+	p := &plan{table: c.rows}
 	exprN := 0
-	seen := map[string]bool{}
+	seen := map[string]string{}
 	for _, it := range items {
 		oi, err := c.outItem(it)
 		if err != nil {
@@ -98,10 +154,13 @@ func compile(q *selectQuery, t *table, env compileEnv) (*plan, error) {
 				oi.key = "expr" + strconv.Itoa(exprN)
 			}
 		}
-		if seen[oi.key] {
+		if prev, dup := seen[oi.key]; dup {
+			if q.star {
+				return nil, errorf("SELECT * over this join returns two columns named '%s' (%s and %s); select the columns by name and alias one of them", oi.key, prev, it.col)
+			}
 			return nil, errorf("duplicate column name '%s' in the select list; alias one of them", oi.key)
 		}
-		seen[oi.key] = true
+		seen[oi.key] = it.col.String()
 		p.items = append(p.items, oi)
 	}
 
@@ -124,10 +183,16 @@ func compile(q *selectQuery, t *table, env compileEnv) (*plan, error) {
 		}
 		p.order = append(p.order, sk)
 	}
-	p.unique = len(t.keyCols) > 0
-	for _, k := range t.keyCols {
-		if !keyCovered[k] {
+	// The order is unique when it names the key columns of every table.
+	p.unique = true
+	for i := range srcs {
+		if len(srcs[i].t.keyCols) == 0 {
 			p.unique = false
+		}
+		for _, k := range srcs[i].t.keyCols {
+			if !keyCovered[srcs[i].base+k] {
+				p.unique = false
+			}
 		}
 	}
 	if c.broken {
@@ -160,25 +225,48 @@ func compileDual(q *selectQuery) (*plan, error) {
 
 type compiler struct {
 	q      *selectQuery
-	t      *table
+	srcs   []source
+	rows   *table   // the rows the query runs over (see plan.table)
+	js     *joinSet // the materialised join, nil for a single table
 	env    compileEnv
 	broken bool // a column rejected with UnexpectedError is mentioned
 }
 
-// column resolves a column reference, honouring the table alias: with an
-// alias only the alias may qualify, as in Oracle. checkNames has already
-// rejected bad references; this repeats the check so nothing slips through.
+// allScope makes every table of the FROM clause visible to a reference.
+const allScope = -1
+
+// column resolves a column reference seen by the whole statement (select
+// list, WHERE, ORDER BY) to the column store the plan reads and its position
+// among the query's columns. checkNames has already rejected bad references;
+// this repeats the check so nothing slips through.
 func (c *compiler) column(ref colRef) (*colStore, int, error) {
-	col, i, rej, mismatch := c.resolve(ref)
+	return c.columnIn(ref, allScope)
+}
+
+// columnIn is column for a reference that sees only the first scope tables
+// (an ON condition), or all of them with allScope.
+func (c *compiler) columnIn(ref colRef, scope int) (*colStore, int, error) {
+	r := c.resolve(ref, scope)
 	switch {
-	case rej == UnexpectedError && col != nil:
+	case len(r.ambiguous) > 0:
+		return nil, -1, c.nameError(badRef{ref: ref, src: -1, ambiguous: r.ambiguous, scope: scope})
+	case r.rej == UnexpectedError && r.col != nil:
 		c.broken = true
-	case rej == UnexpectedError:
+	case r.rej == UnexpectedError:
 		return nil, -1, errUnexpected
-	case rej != NoRejection:
-		return nil, -1, c.nameError(badRef{ref: ref, rej: rej, mismatch: mismatch})
+	case r.rej != NoRejection || r.col == nil:
+		return nil, -1, c.nameError(badRef{ref: ref, rej: r.rej, mismatch: r.mismatch, src: r.src, scope: scope})
 	}
-	return col, i, nil
+	return c.store(r.src, r.ci), c.srcs[r.src].base + r.ci, nil
+}
+
+// store is the column store the plan reads for column ci of source src: the
+// table's own column, or the join's materialised copy.
+func (c *compiler) store(src, ci int) *colStore {
+	if c.js != nil {
+		return c.js.column(src, ci)
+	}
+	return c.srcs[src].t.cols[ci]
 }
 
 func (c *compiler) outItem(it selectItem) (outItem, error) {
@@ -203,9 +291,9 @@ func (c *compiler) outItem(it selectItem) (outItem, error) {
 		if err != nil {
 			return outItem{}, &syntaxError{msg: err.Error()}
 		}
-		return outItem{key: it.alias, kind: itemToChar, col: col, format: f}, nil
+		return outItem{key: it.alias, kind: itemToChar, col: col, idx: -1, format: f}, nil
 	default:
-		col, _, err := c.column(it.col)
+		col, idx, err := c.column(it.col)
 		if err != nil {
 			return outItem{}, err
 		}
@@ -213,7 +301,7 @@ func (c *compiler) outItem(it selectItem) (outItem, error) {
 		if key == "" {
 			key = col.Name
 		}
-		return outItem{key: key, kind: itemColumn, col: col}, nil
+		return outItem{key: key, kind: itemColumn, col: col, idx: idx}, nil
 	}
 }
 
@@ -268,7 +356,7 @@ func (c *compiler) sortKey(k orderKey, items []selectItem, outs []outItem) (sort
 		return sk, -1, nil
 	}
 	sk.kind = columnSortKind(it.col.Type)
-	return sk, c.t.index[it.col.Name], nil
+	return sk, it.idx, nil
 }
 
 func columnSortKind(t ColumnType) sortKind {

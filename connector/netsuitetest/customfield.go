@@ -14,7 +14,9 @@ import (
 // CustomField is one custom field of the fake account: a row of the
 // customfield table and, when it is stored and served, a column of the record
 // tables its script id prefix names (custentity… → customer and contact;
-// custevent… → calendarevent, task and phonecall; any other prefix → no
+// custevent… → calendarevent, task and phonecall; a custrecord… field with
+// AddressField → the address tables customeraddressbookentityaddress,
+// contactaddressbookentityaddress and entityaddress; any other prefix → no
 // record table). The zero values of NotStored and NotServed describe an
 // ordinary field.
 type CustomField struct {
@@ -48,6 +50,11 @@ type CustomField struct {
 	// LastModified is customfield.lastmodifieddate; the zero value picks a
 	// fixed instant before Now (New) or Now (AddCustomField).
 	LastModified time.Time
+	// AddressField makes a custrecord… field an address custom field: a
+	// column of the address tables, with customfield.fieldtype
+	// Options.AddressFieldType unless FieldType says otherwise. Other
+	// prefixes may not set it.
+	AddressField bool
 }
 
 // fieldKind is what the fake makes of a fieldvaluetype label.
@@ -169,10 +176,18 @@ func tablesOf(scriptID string) []string {
 	return nil
 }
 
+// tables lists the tables f is a column of when it is stored and served.
+func (f CustomField) tables() []string {
+	if f.AddressField {
+		return addressFieldTables
+	}
+	return tablesOf(f.ScriptID)
+}
+
 // isColumn reports whether f is a column of the record tables (stored and
 // served); otherwise it lives only in customfield.
 func (f CustomField) isColumn() bool {
-	return !f.NotStored && !f.NotServed && tablesOf(f.ScriptID) != nil
+	return !f.NotStored && !f.NotServed && f.tables() != nil
 }
 
 // defaultFieldType derives customfield.fieldtype from the prefix.
@@ -201,8 +216,10 @@ func canonicalField(f CustomField) (CustomField, error) {
 		return f, fmt.Errorf("custom field %q: a script id has only letters, digits and _", id)
 	case strings.TrimSpace(f.ValueType) == "":
 		return f, fmt.Errorf("custom field %q: ValueType (fieldvaluetype) is required", id)
+	case f.AddressField && !strings.HasPrefix(id, "custrecord"):
+		return f, fmt.Errorf("custom field %q: only a custrecord… field can be an address field", id)
 	}
-	for _, name := range tablesOf(id) {
+	for _, name := range f.tables() {
 		def, _ := lookupTableDef(name)
 		for _, c := range def.cols {
 			if c.Name == id {
@@ -220,8 +237,10 @@ func canonicalField(f CustomField) (CustomField, error) {
 // label the connector will not know ("Geo Point"), one listed but not served
 // by SuiteQL (NotServed) and one non-stored formula field (NotStored) per
 // group; plus fields of other prefixes (custbody, custcol, custitem,
-// custrecord) that exist only in the customfield table. Each call returns a
-// new slice.
+// custrecord) that exist only in the customfield table, and two address
+// custom fields (custrecord_addr_verified, Check Box, and
+// custrecord_delivery_notes, Free-Form Text; AddressField set) served on the
+// address tables. Each call returns a new slice.
 func StandardCustomFields() []CustomField {
 	type spec struct{ suffix, label, valueType, list string }
 	group := func(prefix string, specs []spec) []CustomField {
@@ -305,6 +324,8 @@ func StandardCustomFields() []CustomField {
 		CustomField{ScriptID: "custitem_weight_class", Label: "Weight class", ValueType: "Decimal Number"},
 		CustomField{ScriptID: "custrecord_region_manager", Label: "Region manager", ValueType: "List/Record", ValueTypeRecord: "employee"},
 		CustomField{ScriptID: "custrecord_is_default", Label: "Default", ValueType: "Check Box"},
+		CustomField{ScriptID: "custrecord_addr_verified", Label: "Address verified", ValueType: "Check Box", AddressField: true},
+		CustomField{ScriptID: "custrecord_delivery_notes", Label: "Delivery notes", ValueType: "Free-Form Text", AddressField: true},
 	)
 	return fields
 }
@@ -340,7 +361,11 @@ func (s *Server) customFieldRow(f CustomField) Row {
 		id = strings.ToUpper(id)
 	}
 	ft := f.FieldType
-	if ft == "" {
+	switch {
+	case ft != "":
+	case f.AddressField:
+		ft = s.opts.AddressFieldType
+	default:
 		ft = defaultFieldType(f.ScriptID, s.opts.ActivityFieldType)
 	}
 	r := Row{
@@ -408,7 +433,7 @@ func (s *Server) addCustomField(f CustomField) error {
 	s.fields = append(s.fields, f)
 	s.putCustomFieldRow(f)
 	if f.isColumn() {
-		for _, name := range tablesOf(f.ScriptID) {
+		for _, name := range f.tables() {
 			s.tables[name].addColumn(s.newCustomColumn(f))
 		}
 	}
@@ -444,7 +469,7 @@ func (s *Server) RemoveCustomField(scriptID string) bool {
 	f := s.fields[i]
 	s.fields = slices.Delete(s.fields, i, i+1)
 	s.dropCustomFieldRow(f)
-	for _, name := range tablesOf(f.ScriptID) {
+	for _, name := range f.tables() {
 		s.tables[name].removeColumn(f.ScriptID)
 		delete(s.rejections[name], f.ScriptID)
 	}
@@ -480,7 +505,7 @@ func (s *Server) SetCustomFieldType(scriptID, valueType string) {
 	if !f.isColumn() {
 		return
 	}
-	for _, name := range tablesOf(f.ScriptID) {
+	for _, name := range f.tables() {
 		t := s.tables[name]
 		ci, ok := t.index[f.ScriptID]
 		if !ok {

@@ -19,7 +19,9 @@
 // Options.CustomFields (StandardCustomFields is a realistic set) adds the
 // customfield table and the custom columns of the record tables, classified
 // by script id prefix: custentity… on customer and contact, custevent… on
-// calendarevent, task and phonecall, other prefixes only in customfield.
+// calendarevent, task and phonecall, custrecord… address fields
+// (CustomField.AddressField) on the address tables, other prefixes only in
+// customfield.
 // ValueTypes lists the value types, their Go types in Row and their SQL
 // types. A Percent's Row value (Upsert, Truth) is the number a user sees in
 // NetSuite, 50 for 50 %, whatever Options.PercentRendering makes the raw
@@ -30,6 +32,56 @@
 // not served, or not stored, is refused too. AddCustomField,
 // RemoveCustomField, SetCustomFieldType and SetRejection change the account
 // between (or during) runs.
+//
+// # Joins
+//
+// SELECT statements may join tables in SQL-92 form:
+//
+//	FROM a [alias] [INNER] JOIN b [alias] ON b.x = a.y [AND b.z = a.w …]
+//	               LEFT [OUTER] JOIN c [alias] ON (c.k = b.m) …
+//
+// Each ON condition is one or more ANDed equalities (optionally in one pair
+// of parentheses) between a column of the table being joined and a column of
+// a table before it in FROM; a LEFT JOIN gives NULLs for the right side of a
+// row nothing matches, and NULL equals nothing. Columns anywhere (select
+// list, TO_CHAR, ON, WHERE, ORDER BY) may be qualified by a table's alias,
+// or by its name when it has none; an unqualified name resolves to the one
+// table that has it and is a 400 when several do. Everything that works on
+// one table works on a join (WHERE with AND/OR/NOT, IN, BETWEEN, IS NULL,
+// binds, TO_TIMESTAMP/TO_DATE bounds, TO_CHAR, ORDER BY several columns,
+// paging, the 100,000-row cap, totalResults), and Options.Rejections apply
+// to a column of a table wherever the join mentions it. The join is
+// materialised per request (hash-joined), then run like a table.
+//
+// Refused with a 400 naming the limit: Oracle-style comma joins (FROM a, b
+// WHERE a.x = b.y), RIGHT, FULL, CROSS and NATURAL joins, USING, ON
+// conditions with literals, OR or other operators, joining DUAL, one name or
+// alias for two tables, and, as everywhere, subqueries and t.*.
+//
+// # Address books and subsidiary memberships
+//
+// The child tables (ChildTables, children.go) are generated with every
+// generated customer and contact (Options.Rows), from their own random
+// streams, so the parents' other columns keep their values per Seed:
+// customeraddressbook and contactaddressbook (0–4 lines per entity),
+// customeraddressbookentityaddress and contactaddressbookentityaddress (the
+// addresses, keyed by nkey), entityaddress (every address of both books,
+// same nkeys) and customersubsidiaryrelationship (one primary membership
+// per customer with customer.subsidiary, and for some 1–3 more).
+// customer.defaultbillingaddress and defaultshippingaddress (and contact's,
+// which the fake adds to contact) hold the nkey of the default lines. Fixture
+// records (FixtureIDMin and up) get one line per nkey their default columns
+// name, and a customer its primary membership; the child tables are never
+// loaded from fixture files.
+//
+// They change only through AddAddressLine, SetAddressLine, EditAddress,
+// RemoveAddressLine, AddSubsidiary, SetSubsidiary, RemoveSubsidiary (and
+// Delete of a customer or contact, which removes its children, or of a child
+// row, which is the matching removal), which keep all of the above
+// consistent; Upsert refuses the child tables and defaults that disagree
+// with the lines, and moves the primary membership with customer.subsidiary.
+// Truth serves each table; AddressBook is the line-and-address row a
+// connector should output.
 //
 // # Guesses
 //
@@ -123,4 +175,78 @@
 //     bumps customfield.lastmodifieddate: fixed.
 //   - Generated Check Box values are NULL for a few records (saved before the
 //     field existed), not only 'T'/'F': fixed.
+//
+// Joins:
+//
+//   - An unqualified column that several joined tables have is a 400
+//     "ORA-00918: column ambiguously defined: 'x' is a column of a and b;
+//     qualify it …" (the wording NetSuite wraps around Oracle's error is
+//     unknown); so is one alias or name for two tables: fixed.
+//   - In a join, an Unknown identifier's "Available identifiers" list holds
+//     the columns of the table a qualifier names (unqualified, like a single
+//     table's), or, for an unqualified name no table has or a qualifier no
+//     table answers to, the served columns of every table it could see,
+//     each as alias.column (name.column without an alias), in FROM order:
+//     fixed. NotExposed names the real table as the record.
+//   - ON sees only the tables joined so far; a column of a later table there
+//     is an Unknown identifier: fixed.
+//   - SELECT * over a join returns every served column of each table in
+//     FROM order; two columns of one name are a 400 (select them by name and
+//     alias one): fixed.
+//   - A join's ORDER BY is unique (no random tie-break) only when it names
+//     the key columns of every joined table (customeraddressbook: entity and
+//     internalid; the address tables: nkey; customersubsidiaryrelationship:
+//     id); otherwise ties, if any, come in a new random order per request,
+//     like a table's: fixed.
+//   - Request counts and the query log (Stats) file a join under its first
+//     table: fixed.
+//
+// Address books (../shared/netsuite-api.md §10.2):
+//
+//   - Editing an address (EditAddress) bumps only the address row's
+//     lastmodifieddate (in its book's table and in entityaddress), not the
+//     parent's (the issue's assumption): fixed.
+//   - Adding or removing a line or changing its label or default flags bumps
+//     the parent's lastmodifieddate: BookChangesKeepParentLMD (default false)
+//     leaves it alone. Either way the parent's default address columns
+//     follow the lines.
+//   - A removed line (and its address) leaves no deletedrecord row; deleting
+//     a customer or contact removes its lines and addresses, and a customer's
+//     memberships, without deletedrecord rows for them: fixed.
+//   - A role without the address permission gets zero rows, not an error,
+//     from the five address tables: NoAddressPermission (default false).
+//     Truth and AddressBook still show the data.
+//   - customfield.fieldtype of address custom fields (custrecord… with
+//     CustomField.AddressField): AddressFieldType, default "ADDRESS". Address
+//     custom fields are columns of customeraddressbookentityaddress,
+//     contactaddressbookentityaddress and entityaddress; other custrecord…
+//     fields remain columns of no table: fixed.
+//   - recordowner holds the owning entity's id; dropdownstate the state-list
+//     code ("CA", "NSW", "Tokyo") or NULL, state the text as entered; country
+//     the ISO alpha-2 code: fixed.
+//   - addrtext is rebuilt from the parts when override is 'F' and a mutation
+//     sets no addrtext: one line per non-empty part (addressee, attention,
+//     addr1–addr3), then "city state zip", then the country's English name;
+//     an overridden addrtext is kept as written: fixed.
+//   - Line internalids are unique across both books and nkeys across
+//     entityaddress; generated nkeys start at 100000, internalids at 1, and
+//     neither is reused after a removal: fixed.
+//   - contact has defaultbillingaddress and defaultshippingaddress like
+//     customer: fixed.
+//   - Generated address lastmodifieddates lie in the generator's window:
+//     some equal the parent's, some share a mass-update second, and many are
+//     later than the parent's (edits do not bump it): fixed.
+//
+// Subsidiary memberships (§10.3):
+//
+//   - customersubsidiaryrelationship has lastmodifieddate (one source lists
+//     it): NoSubsidiaryLastModified (default false) drops the column.
+//   - The account is OneWorld: NoOneWorld (default false) removes the table
+//     ("Record 'customersubsidiaryrelationship' was not found.").
+//   - A removed membership leaves no deletedrecord row:
+//     SubsidiaryRemovalsInDeletedRecord (default false) adds one of type
+//     'customersubsidiaryrelationship' (recordtypeid invented).
+//   - Membership changes bump the membership's lastmodifieddate and the
+//     customer's; a membership that loses the primary flag is stamped too;
+//     customer.subsidiary follows the primary membership: fixed.
 package netsuitetest

@@ -26,6 +26,9 @@ func (s *Server) loadFixtures(dir string) error {
 		return fmt.Errorf("fixtures: %s is not a directory", dir)
 	}
 	for _, def := range catalog {
+		if def.child {
+			continue // generated with their parents (children.go), never from files
+		}
 		path := filepath.Join(dir, def.name+".json")
 		data, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {

@@ -221,11 +221,20 @@ func (g *gen) value(c *colStore, r *genRow) cell {
 	case "currency":
 		return g.intIn(1, 5)
 	case "defaultbillingaddress":
+		// Overwritten by the address books (children.go). The draws stay for
+		// customer so that its other columns keep their values per Seed; a
+		// contact never drew any.
+		if g.table != "customer" {
+			return null
+		}
 		if g.pct(30) {
 			return null
 		}
 		return cell{i: r.id*10 + 1}
 	case "defaultshippingaddress":
+		if g.table != "customer" {
+			return null
+		}
 		if g.pct(30) {
 			return null
 		}

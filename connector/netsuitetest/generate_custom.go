@@ -33,8 +33,11 @@ func generateCustom(t *table, c *colStore, first int, seed int64, z sessionZone)
 	h.Write([]byte(t.def.name + "\x00" + c.Name))
 	g := &gen{rng: rand.New(rand.NewPCG(uint64(seed), h.Sum64())), z: z, table: t.def.name, dates: map[int64]int64{}}
 	var ids, lmds *colStore
-	if t.idCol >= 0 {
+	switch {
+	case t.idCol >= 0:
 		ids = t.cols[t.idCol]
+	case len(t.keyCols) == 1 && t.cols[t.keyCols[0]].Type == TypeInteger:
+		ids = t.cols[t.keyCols[0]] // an address's nkey
 	}
 	if i, ok := t.index["lastmodifieddate"]; ok {
 		lmds = t.cols[i]

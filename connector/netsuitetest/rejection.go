@@ -66,52 +66,110 @@ func unexpectedErrorDetail() string {
 
 // badRef is a column reference that fails validation.
 type badRef struct {
-	ref      colRef
-	rej      Rejection
-	mismatch bool // the qualifier names neither the table nor its alias
+	ref       colRef
+	rej       Rejection
+	mismatch  bool  // the qualifier names no table of the FROM clause (nor its alias)
+	src       int   // the table the reference resolved to, -1 if none
+	ambiguous []int // an unqualified name that several tables have
+	scope     int   // tables the reference could see (allScope: all)
+}
+
+// resolution is what a column reference names.
+type resolution struct {
+	src       int       // the source (table of FROM) it resolved to, -1 if none
+	col       *colStore // the source table's column; nil when it has none by that name
+	ci        int       // the column's position in its table, -1 if none
+	rej       Rejection // how the account answers a query that mentions it
+	mismatch  bool      // the qualifier names no table of the FROM clause
+	ambiguous []int     // an unqualified name several visible tables have
+}
+
+// visible returns the tables a reference with this scope can see: the first
+// scope tables of FROM (an ON condition sees the tables joined so far).
+func (c *compiler) visible(scope int) []source {
+	if scope == allScope || scope > len(c.srcs) {
+		return c.srcs
+	}
+	return c.srcs[:scope]
 }
 
 // resolve classifies a column reference: the column (nil when the table has
 // none by that name) and how the account answers a query that mentions it.
-func (c *compiler) resolve(ref colRef) (col *colStore, idx int, rej Rejection, mismatch bool) {
+// A qualified name looks in the table its qualifier names (the alias when
+// the table has one, as in Oracle); an unqualified one in every visible
+// table that has it, and is ambiguous when more than one does.
+func (c *compiler) resolve(ref colRef, scope int) resolution {
+	vis := c.visible(scope)
 	if ref.qual != "" {
-		want := c.q.table
-		if c.q.alias != "" {
-			want = c.q.alias
+		for i := range vis {
+			if vis[i].qual() == ref.qual {
+				return c.resolveIn(i, ref.name)
+			}
 		}
-		if ref.qual != want {
-			return nil, -1, UnknownIdentifier, true
+		return resolution{src: -1, ci: -1, rej: UnknownIdentifier, mismatch: true}
+	}
+	var found []int
+	for i := range vis {
+		if _, ok := vis[i].t.index[ref.name]; ok || vis[i].rules.unserved[ref.name] {
+			found = append(found, i)
 		}
 	}
-	if i, ok := c.t.index[ref.name]; ok {
-		return c.t.cols[i], i, c.env.names.rejections[ref.name], false
+	switch len(found) {
+	case 0:
+		if len(vis) == 1 {
+			return c.resolveIn(0, ref.name)
+		}
+		return resolution{src: -1, ci: -1, rej: UnknownIdentifier}
+	case 1:
+		return c.resolveIn(found[0], ref.name)
 	}
-	if c.env.names.unserved[ref.name] {
-		rej = c.env.names.rejections[ref.name]
+	return resolution{src: -1, ci: -1, ambiguous: found}
+}
+
+// resolveIn looks a name up in one source.
+func (c *compiler) resolveIn(i int, name string) resolution {
+	s := &c.srcs[i]
+	if ci, ok := s.t.index[name]; ok {
+		return resolution{src: i, col: s.t.cols[ci], ci: ci, rej: s.rules.rejections[name]}
+	}
+	if s.rules.unserved[name] {
+		rej := s.rules.rejections[name]
 		if rej == NoRejection {
-			rej = c.env.names.nonStored
+			rej = s.rules.nonStored
 		}
 		if rej == NoRejection {
 			rej = NotExposed
 		}
-		return nil, -1, rej, false
+		return resolution{src: i, ci: -1, rej: rej}
 	}
-	return nil, -1, UnknownIdentifier, false
+	return resolution{src: i, ci: -1, rej: UnknownIdentifier}
+}
+
+// scopedRef is a column reference with the tables it can see.
+type scopedRef struct {
+	ref   colRef
+	scope int
 }
 
 // refs lists the column references of the statement in source order: the
-// select list, WHERE, ORDER BY (a bare ORDER BY name that is a select alias
-// refers to that item, not to a column).
-func (c *compiler) refs(items []selectItem) []colRef {
-	var out []colRef
+// select list, the ON conditions, WHERE, ORDER BY (a bare ORDER BY name that
+// is a select alias refers to that item, not to a column).
+func (c *compiler) refs(items []selectItem) []scopedRef {
+	var out []scopedRef
+	all := func(ref colRef) { out = append(out, scopedRef{ref: ref, scope: allScope}) }
 	for _, it := range items {
 		if it.kind == itemColumn || it.kind == itemToChar {
-			out = append(out, it.col)
+			all(it.col)
+		}
+	}
+	for k, j := range c.q.joins {
+		for _, eq := range j.on {
+			out = append(out, scopedRef{ref: eq.l, scope: k + 2}, scopedRef{ref: eq.r, scope: k + 2})
 		}
 	}
 	add := func(o operand) {
 		if o.kind == opColumn {
-			out = append(out, o.col)
+			all(o.col)
 		}
 	}
 	var walk func(n cond)
@@ -150,10 +208,10 @@ func (c *compiler) refs(items []selectItem) []colRef {
 		switch {
 		case k.position != 0:
 		case k.expr != nil:
-			out = append(out, k.expr.col)
+			all(k.expr.col)
 		case k.ref.qual == "" && isAlias(items, k.ref.name):
 		default:
-			out = append(out, k.ref)
+			all(k.ref)
 		}
 	}
 	return out
@@ -168,6 +226,9 @@ func isAlias(items []selectItem, name string) bool {
 	return false
 }
 
+// rules are the switches that apply to every table of the statement.
+func (c *compiler) rules() nameRules { return c.srcs[0].rules }
+
 // checkNames validates every column the statement mentions before anything
 // else is checked, as Oracle resolves names before types. A 400 names the
 // first bad reference (the last with NameLastRejected); a column rejected
@@ -175,19 +236,21 @@ func isAlias(items []selectItem, name string) bool {
 func (c *compiler) checkNames(items []selectItem) error {
 	var bad []badRef
 	brokenWithoutColumn := false
-	for _, ref := range c.refs(items) {
-		col, _, rej, mismatch := c.resolve(ref)
+	for _, sr := range c.refs(items) {
+		r := c.resolve(sr.ref, sr.scope)
 		switch {
-		case rej == UnexpectedError:
+		case len(r.ambiguous) > 0:
+			bad = append(bad, badRef{ref: sr.ref, src: -1, ambiguous: r.ambiguous, scope: sr.scope})
+		case r.rej == UnexpectedError:
 			c.broken = true
-			brokenWithoutColumn = brokenWithoutColumn || col == nil
-		case rej != NoRejection:
-			bad = append(bad, badRef{ref: ref, rej: rej, mismatch: mismatch})
+			brokenWithoutColumn = brokenWithoutColumn || r.col == nil
+		case r.rej != NoRejection:
+			bad = append(bad, badRef{ref: sr.ref, rej: r.rej, mismatch: r.mismatch, src: r.src, scope: sr.scope})
 		}
 	}
 	if len(bad) > 0 {
 		b := bad[0]
-		if c.env.names.nameLast {
+		if c.rules().nameLast {
 			b = bad[len(bad)-1]
 		}
 		return c.nameError(b)
@@ -201,25 +264,53 @@ func (c *compiler) checkNames(items []selectItem) error {
 // nameError is the 400 detail (after the search prefix) for a bad reference.
 func (c *compiler) nameError(b badRef) error {
 	name := b.ref.name
-	if b.ref.qual != "" && (b.mismatch || c.env.names.qualified) {
+	if b.ref.qual != "" && (b.mismatch || c.rules().qualified) {
 		name = b.ref.String()
 	}
-	if b.rej == NotExposed {
-		return errorf("Field '%s' for record '%s' was not found. Reason: NOT_EXPOSED - Not available for channel SUITEQL", name, c.q.table)
+	if len(b.ambiguous) > 0 {
+		tables := make([]string, len(b.ambiguous))
+		for i, s := range b.ambiguous {
+			tables[i] = c.srcs[s].qual()
+		}
+		return errorf("ORA-00918: column ambiguously defined: '%s' is a column of %s; qualify it with the table name or alias", name, strings.Join(tables, " and "))
 	}
-	return unknownIdentifier(name, c.available())
+	if b.rej == NotExposed {
+		return errorf("Field '%s' for record '%s' was not found. Reason: NOT_EXPOSED - Not available for channel SUITEQL", name, c.srcs[b.src].name)
+	}
+	return unknownIdentifier(name, c.available(b))
 }
 
-// available lists the table's served columns for the Unknown identifier
-// message, in column order.
-func (c *compiler) available() []string {
+// available lists the served columns for the Unknown identifier message, in
+// column order: those of the table the reference resolved to (of the only
+// table for a single-table query); for an unqualified name no table has, or
+// a qualifier no table answers to, in a join, those of every table it could
+// see, each qualified by its alias or name.
+func (c *compiler) available(b badRef) []string {
+	switch {
+	case len(c.srcs) == 1:
+		return c.srcs[0].served(c.rules().quoteList, false)
+	case b.src >= 0:
+		return c.srcs[b.src].served(c.rules().quoteList, false)
+	}
 	var names []string
-	for _, col := range c.t.cols {
-		if c.env.names.rejections[col.Name].invalidQuery() {
+	for i := range c.visible(b.scope) {
+		names = append(names, c.srcs[i].served(c.rules().quoteList, true)...)
+	}
+	return names
+}
+
+// served lists a source's served columns, quoted and qualified as asked.
+func (s *source) served(quote, qualify bool) []string {
+	var names []string
+	for _, col := range s.t.cols {
+		if s.rules.rejections[col.Name].invalidQuery() {
 			continue
 		}
 		name := col.Name
-		if c.env.names.quoteList {
+		if qualify {
+			name = s.qual() + "." + name
+		}
+		if quote {
 			name = "'" + name + "'"
 		}
 		names = append(names, name)
@@ -244,7 +335,7 @@ func (s *Server) rulesFor(table string) nameRules {
 		if f.isColumn() {
 			continue
 		}
-		for _, name := range tablesOf(f.ScriptID) {
+		for _, name := range f.tables() {
 			if name == table {
 				if r.unserved == nil {
 					r.unserved = map[string]bool{}

@@ -9,7 +9,7 @@ import (
 
 // contactServed is the contact table's served columns, as the Unknown
 // identifier message lists them.
-const contactServed = "id, entityid, firstname, lastname, email, phone, company, title, subsidiary, isinactive, datecreated, lastmodifieddate, supervisor, contactsource, externalid"
+const contactServed = "id, entityid, firstname, lastname, email, phone, company, title, subsidiary, isinactive, datecreated, lastmodifieddate, supervisor, contactsource, externalid, defaultbillingaddress, defaultshippingaddress"
 
 var unexpectedDetail = regexp.MustCompile(`^An unexpected SuiteScript error has occurred\. Error ID: [a-z0-9]{20}$`)
 

@@ -94,12 +94,43 @@ type Options struct {
 	// QuoteAvailableIdentifiers quotes each name of the Unknown identifier
 	// message's list: {'id', 'entityid', …}.
 	QuoteAvailableIdentifiers bool
+
+	// Address books and subsidiary memberships (children.go).
+
+	// AddressFieldType is customfield.fieldtype of address custom fields
+	// (CustomField.AddressField), which no source documents; default
+	// "ADDRESS".
+	AddressFieldType string
+	// BookChangesKeepParentLMD makes adding or removing an address-book line,
+	// or changing its label or default flags, leave the parent's
+	// lastmodifieddate alone. Default false: the change is saved through the
+	// parent record and bumps it (the fact sheet's inference, §10.2). Either
+	// way the parent's defaultbillingaddress/defaultshippingaddress follow.
+	BookChangesKeepParentLMD bool
+	// NoAddressPermission is a role that may query the address tables
+	// (customeraddressbook, contactaddressbook, their …entityaddress tables,
+	// entityaddress) but gets no rows from them, not an error (§10.2, S).
+	// Truth and AddressBook still return the account's data.
+	NoAddressPermission bool
+	// NoOneWorld is an account without subsidiaries: the
+	// customersubsidiaryrelationship table does not exist (400 "Record
+	// 'customersubsidiaryrelationship' was not found.").
+	NoOneWorld bool
+	// NoSubsidiaryLastModified drops customersubsidiaryrelationship's
+	// lastmodifieddate (only one source lists it): selecting it is an Unknown
+	// identifier.
+	NoSubsidiaryLastModified bool
+	// SubsidiaryRemovalsInDeletedRecord makes RemoveSubsidiary leave a
+	// deletedrecord row of type 'customersubsidiaryrelationship'. Default
+	// false: a removed membership leaves no trace.
+	SubsidiaryRemovalsInDeletedRecord bool
 }
 
 // Stats is a snapshot of what the server has seen.
 type Stats struct {
-	// SuiteQLRequests counts requests per FROM table (lowercase), successful
-	// or not; "dual" for SELECT ... FROM DUAL, "" when no table could be read.
+	// SuiteQLRequests counts requests per FROM table (lowercase; a join's
+	// first table), successful or not; "dual" for SELECT ... FROM DUAL, ""
+	// when no table could be read.
 	SuiteQLRequests map[string]int
 	TokenRequests   int
 	MaxInFlight     int // max concurrent requests observed across all endpoints
@@ -148,6 +179,11 @@ type Server struct {
 	percentMode    percentMode // Options.PercentRendering
 	multiSelectSep string      // Options.MultiSelectRendering
 
+	// Next ids of the child tables (children.go), guarded by mu: address-book
+	// line internalids, address nkeys, subsidiary membership ids.
+	nextLine, nextNkey, nextSub int64
+	subBuf                      []cell // appendSubsidiary's row buffer
+
 	statsMu sync.Mutex
 	stats   Stats
 
@@ -192,6 +228,9 @@ func New(opts Options) (*Server, error) {
 	if opts.ActivityFieldType == "" {
 		opts.ActivityFieldType = "CRM"
 	}
+	if opts.AddressFieldType == "" {
+		opts.AddressFieldType = "ADDRESS"
+	}
 	if opts.NonStoredRejection == NoRejection {
 		opts.NonStoredRejection = NotExposed
 	}
@@ -212,6 +251,9 @@ func New(opts Options) (*Server, error) {
 		tables:     map[string]*table{},
 		rejections: map[string]map[string]Rejection{},
 		stats:      Stats{SuiteQLRequests: map[string]int{}},
+		nextLine:   1,
+		nextNkey:   firstNkey,
+		nextSub:    1,
 	}
 	switch opts.PercentRendering {
 	case "", PercentNumber:
@@ -235,7 +277,18 @@ func New(opts Options) (*Server, error) {
 	}
 	s.render = renderer{dates: dates, upperKeys: opts.UpperCaseKeys}
 	for i := range catalog {
-		s.tables[catalog[i].name] = newTable(&catalog[i])
+		def := &catalog[i]
+		if def.name == subsidiaryTable {
+			if opts.NoOneWorld {
+				continue
+			}
+			if opts.NoSubsidiaryLastModified {
+				d := *def
+				d.cols = slices.DeleteFunc(slices.Clone(d.cols), func(c Column) bool { return c.Name == "lastmodifieddate" })
+				def = &d
+			}
+		}
+		s.tables[def.name] = newTable(def)
 	}
 	s.tables[customFieldTable] = newTable(customFieldTableDef(!opts.NoFieldValueTypeRecord))
 	for _, f := range opts.CustomFields {
@@ -249,18 +302,22 @@ func New(opts Options) (*Server, error) {
 	for _, name := range slices.Sorted(maps.Keys(opts.Rows)) {
 		n := opts.Rows[name]
 		t, ok := s.tables[name]
-		if !ok || name == customFieldTable {
-			return nil, fmt.Errorf("netsuitetest: Rows: unknown table %q (customfield rows come from CustomFields)", name)
+		if !ok || name == customFieldTable || t.def.child {
+			return nil, fmt.Errorf("netsuitetest: Rows: unknown table %q (customfield rows come from CustomFields; the child tables' from customer and contact)", name)
 		}
 		if n < 0 || n > 5_000_000 {
 			return nil, fmt.Errorf("netsuitetest: Rows[%s] = %d out of range", name, n)
 		}
 		generate(t, n, opts.Seed, opts.Now(), s.zone)
 	}
+	s.generateChildren(opts.Seed, opts.Now())
 	if opts.FixturesDir != "" {
 		if err := s.loadFixtures(opts.FixturesDir); err != nil {
 			return nil, fmt.Errorf("netsuitetest: %w", err)
 		}
+	}
+	if err := s.reconcileChildren(opts.Seed); err != nil {
+		return nil, fmt.Errorf("netsuitetest: fixtures: %w", err)
 	}
 	for _, table := range slices.Sorted(maps.Keys(opts.Rejections)) {
 		for _, column := range slices.Sorted(maps.Keys(opts.Rejections[table])) {
@@ -347,15 +404,30 @@ func (s *Server) Truth(table string) []Row {
 //
 // Misuse (unknown table or column, wrong value type, missing id) is a bug in
 // the calling test or demo and panics, like regexp.MustCompile.
+//
+// customer and contact keep their address books and memberships consistent:
+// defaultbillingaddress and defaultshippingaddress may only be given with the
+// values the lines imply (change the lines with AddAddressLine,
+// SetAddressLine …), and a customer's subsidiary moves its primary
+// membership (created when the customer has none). The child tables
+// themselves are changed only through the mutations of children.go.
 func (s *Server) Upsert(table string, r Row) Row {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.upsert(table, r)
+}
+
+// upsert is Upsert with mu held.
+func (s *Server) upsert(table string, r Row) Row {
 	t, ok := s.tables[table]
 	if !ok {
 		panic(fmt.Sprintf("netsuitetest: Upsert: unknown table %q", table))
 	}
 	if table == customFieldTable {
 		panic("netsuitetest: Upsert: change customfield with AddCustomField, RemoveCustomField or SetCustomFieldType")
+	}
+	if t.def.child {
+		panic(fmt.Sprintf("netsuitetest: Upsert: change %s with AddAddressLine, SetAddressLine, EditAddress, RemoveAddressLine, AddSubsidiary, SetSubsidiary or RemoveSubsidiary", table))
 	}
 	now := s.opts.Now().Truncate(time.Second)
 	probe, err := t.rowToCells(nullCells(len(t.cols)), r, s.zone)
@@ -368,6 +440,9 @@ func (s *Server) Upsert(table string, r Row) Row {
 		}
 	}
 	row := t.findKey(probe)
+	if b, ok := bookOf(table); ok {
+		s.checkDefaults(b, probe[t.idCol].i, r)
+	}
 	var cells []cell
 	if row >= 0 {
 		cells, _ = t.rowToCells(t.rowCells(row), r, s.zone)
@@ -387,39 +462,68 @@ func (s *Server) Upsert(table string, r Row) Row {
 	} else {
 		row = t.appendRow(cells)
 	}
+	if table == "customer" {
+		s.syncPrimarySubsidiary(probe[t.idCol].i, now.Unix())
+	}
 	return t.toRow(row)
+}
+
+// checkDefaults panics when r gives a customer or contact default address
+// column a value its address-book lines do not imply.
+func (s *Server) checkDefaults(b book, entity int64, r Row) {
+	bill, ship := s.derivedDefaults(b, entity)
+	for k, v := range r {
+		var want cell
+		switch strings.ToLower(k) {
+		case "defaultbillingaddress":
+			want = bill
+		case "defaultshippingaddress":
+			want = ship
+		default:
+			continue
+		}
+		got, ok := asInt64(v)
+		if (v == nil) != want.null || (v != nil && (!ok || got != want.i)) {
+			panic(fmt.Sprintf("netsuitetest: Upsert: %s %d: %s %v disagrees with its address book; change the lines with AddAddressLine or SetAddressLine", b.parent, entity, k, v))
+		}
+	}
 }
 
 // deletedRecordTypeIDs are the fake's record type ids in deletedrecord (the real numbers
 // are not documented; only their distinctness matters).
-var deletedRecordTypeIDs = map[string]int64{"customer": -2, "contact": -6, "calendarevent": -20, "task": -21, "phonecall": -22}
+var deletedRecordTypeIDs = map[string]int64{"customer": -2, "contact": -6, "calendarevent": -20, "task": -21, "phonecall": -22,
+	subsidiaryTable: -30}
 
 // Delete removes the row with this id and reports whether there was one. For a
 // record table it adds the deletedrecord row NetSuite keeps (type = the table
 // name, deleteddate = Now); for deletedrecord itself it removes every row with
-// this recordid.
+// this recordid. Deleting a customer or contact also removes its address-book
+// lines, their addresses and its subsidiary memberships, without deletedrecord
+// rows for them. On a child table Delete is the matching removal: an
+// address-book line by internalid (RemoveAddressLine), an address by nkey
+// (its line goes too), a membership by id (RemoveSubsidiary).
 func (s *Server) Delete(table string, id int64) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	t, ok := s.tables[table]
 	if !ok || table == customFieldTable {
-		s.mu.Unlock()
 		return false
+	}
+	if t.def.child {
+		return s.deleteChild(table, id)
 	}
 	if t.idCol >= 0 {
 		row, ok := t.byID[id]
 		if ok {
 			t.removeRow(row)
-		}
-		s.mu.Unlock()
-		if ok {
+			s.removeEntityChildren(table, id)
 			// NetSuite records the deletion, stamped now, under the record type. Each type
 			// has its own recordtypeid, so deletions of equal ids of different types are
 			// separate rows (entity and activity ids overlap).
-			s.Upsert("deletedrecord", Row{"recordid": id, "recordtypeid": deletedRecordTypeIDs[table], "type": table, "deletedby": int64(-5), "context": "UI"})
+			s.upsert("deletedrecord", Row{"recordid": id, "recordtypeid": deletedRecordTypeIDs[table], "type": table, "deletedby": int64(-5), "context": "UI"})
 		}
 		return ok
 	}
-	defer s.mu.Unlock()
 	removed := false
 	k := t.keyCols[0]
 	for row := t.n - 1; row >= 0; row-- {
@@ -429,6 +533,25 @@ func (s *Server) Delete(table string, id int64) bool {
 		}
 	}
 	return removed
+}
+
+// deleteChild is Delete on a child table. Callers hold mu.
+func (s *Server) deleteChild(table string, id int64) bool {
+	if table == subsidiaryTable {
+		return s.removeSubsidiary(id)
+	}
+	for _, b := range books {
+		switch table {
+		case b.lines:
+			return s.removeAddressLine("Delete", b.parent, id)
+		case b.addrs, allAddressesTable:
+			lt := s.tables[b.lines]
+			if row := lt.firstWhere("addressbookaddress", id); row >= 0 {
+				return s.removeAddressLine("Delete", b.parent, lt.cellAt(row, "internalid").i)
+			}
+		}
+	}
+	return false
 }
 
 // RefreshToken returns the currently valid refresh token.

@@ -122,7 +122,7 @@ func TestUpsertDeleteTruth(t *testing.T) {
 	s := startServer(t, Options{Rows: map[string]int{"contact": 5}, Now: c.Now})
 	tok := fetchToken(t, s)
 
-	if cols := s.Columns("contact"); len(cols) != 15 || cols[0] != (Column{Name: "id", Type: TypeInteger}) || cols[10] != (Column{Name: "datecreated", Type: TypeDatetime}) {
+	if cols := s.Columns("contact"); len(cols) != 17 || cols[0] != (Column{Name: "id", Type: TypeInteger}) || cols[10] != (Column{Name: "datecreated", Type: TypeDatetime}) {
 		t.Errorf("Columns(contact) = %v", cols)
 	}
 	if s.Columns("nosuch") != nil {
@@ -133,7 +133,7 @@ func TestUpsertDeleteTruth(t *testing.T) {
 	stamp := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	want := Row{"id": int64(9100000), "entityid": nil, "firstname": "Zoë", "lastname": nil, "email": nil, "phone": nil,
 		"company": int64(0), "title": nil, "subsidiary": nil, "isinactive": false, "datecreated": stamp, "lastmodifieddate": stamp,
-		"supervisor": nil, "contactsource": nil, "externalid": nil}
+		"supervisor": nil, "contactsource": nil, "externalid": nil, "defaultbillingaddress": nil, "defaultshippingaddress": nil}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Upsert insert\n got %v\nwant %v", got, want)
 	}

@@ -12,12 +12,39 @@ import (
 type selectQuery struct {
 	star  bool
 	items []selectItem
-	table string // lowercase table name as written
-	alias string // table alias, "" if none
-	where cond   // nil when there is no WHERE
+	table string // lowercase name of the first table of FROM as written
+	alias string // its alias, "" if none
+	joins []joinClause
+	where cond // nil when there is no WHERE
 	order []orderKey
 	binds int // number of ? placeholders
 }
+
+// tableRef is one table of the FROM clause.
+type tableRef struct {
+	name  string // lowercase table name
+	alias string // "" if none
+}
+
+// from lists the tables of the FROM clause in order.
+func (q *selectQuery) from() []tableRef {
+	out := []tableRef{{name: q.table, alias: q.alias}}
+	for _, j := range q.joins {
+		out = append(out, j.right)
+	}
+	return out
+}
+
+// joinClause is "[INNER] JOIN t [alias] ON a = b [AND c = d …]" or its LEFT
+// [OUTER] form. The fake supports equalities between two columns only.
+type joinClause struct {
+	right tableRef
+	left  bool // LEFT [OUTER] JOIN
+	on    []onEq
+}
+
+// onEq is one "column = column" of an ON condition.
+type onEq struct{ l, r colRef }
 
 type itemKind uint8
 
@@ -223,7 +250,7 @@ func (p *parser) rejectClause() error {
 	case "fetch":
 		return errorf("FETCH FIRST is not supported in SuiteQL; page with the REST limit and offset query parameters")
 	case "join", "inner", "left", "right", "full", "cross", "natural":
-		return errorf("JOINs are not supported by this fake SuiteQL server")
+		return errorf("a JOIN must follow the FROM table, before WHERE and ORDER BY (near '%s' at position %d)", t.raw, t.pos)
 	case "group", "having":
 		return errorf("GROUP BY/HAVING are not supported by this fake SuiteQL server")
 	case "union", "intersect", "minus":
@@ -285,12 +312,19 @@ func (p *parser) query() (*selectQuery, error) {
 	if p.peek().is("as") {
 		return nil, errorf("AS is not allowed before a table alias (Oracle syntax: FROM %s alias)", tt.text)
 	}
-	if t := p.peek(); t.kind == tokIdent && !reserved[t.text] {
-		q.alias = t.text
-		p.next()
-	}
+	q.alias = p.tableAlias()
 	if p.peek().kind == tokComma {
-		return nil, errorf("JOINs are not supported by this fake SuiteQL server")
+		return nil, errorf("Oracle-style comma joins (FROM a, b WHERE a.x = b.y) are not supported by this fake SuiteQL server; write FROM a JOIN b ON a.x = b.y")
+	}
+	for {
+		j, ok, err := p.joinClause()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		q.joins = append(q.joins, j)
 	}
 	if err := p.rejectClause(); err != nil {
 		return nil, err
@@ -328,6 +362,115 @@ func (p *parser) query() (*selectQuery, error) {
 		return nil, p.unexpected("expected end of statement")
 	}
 	return q, nil
+}
+
+// tableAlias reads an optional table alias after a table name.
+func (p *parser) tableAlias() string {
+	if t := p.peek(); t.kind == tokIdent && !reserved[t.text] {
+		p.next()
+		return t.text
+	}
+	return ""
+}
+
+// joinClause parses one JOIN of the FROM clause; ok is false when the next
+// token starts no join.
+func (p *parser) joinClause() (joinClause, bool, error) {
+	var j joinClause
+	t := p.peek()
+	switch {
+	case t.is("join"):
+		p.next()
+	case t.is("inner"):
+		p.next()
+		if err := p.expectKeyword("join"); err != nil {
+			return j, false, err
+		}
+	case t.is("left"):
+		p.next()
+		p.accept("outer")
+		if err := p.expectKeyword("join"); err != nil {
+			return j, false, err
+		}
+		j.left = true
+	case t.is("right"), t.is("full"):
+		return j, false, errorf("%s JOINs are not supported by this fake SuiteQL server; use [INNER] JOIN or LEFT [OUTER] JOIN", strings.ToUpper(t.text))
+	case t.is("cross"), t.is("natural"):
+		return j, false, errorf("%s JOINs are not supported by this fake SuiteQL server; use [INNER] JOIN or LEFT [OUTER] JOIN with ON", strings.ToUpper(t.text))
+	case t.kind == tokComma:
+		return j, false, errorf("Oracle-style comma joins (FROM a, b WHERE a.x = b.y) are not supported by this fake SuiteQL server; write FROM a JOIN b ON a.x = b.y")
+	default:
+		return j, false, nil
+	}
+	if p.peek().kind == tokLParen {
+		return j, false, errorf("subqueries are not supported by this fake SuiteQL server")
+	}
+	tt := p.peek()
+	if tt.kind != tokIdent || reserved[tt.text] {
+		return j, false, p.unexpected("expected a table name after JOIN")
+	}
+	p.next()
+	if p.peek().kind == tokDot {
+		return j, false, errorf("schema-qualified table names are not supported: %s.%s", tt.raw, p.peekAt(1).raw)
+	}
+	if p.peek().is("as") {
+		return j, false, errorf("AS is not allowed before a table alias (Oracle syntax: JOIN %s alias)", tt.text)
+	}
+	j.right = tableRef{name: tt.text, alias: p.tableAlias()}
+	if p.peek().is("using") {
+		return j, false, errorf("JOIN … USING is not supported by this fake SuiteQL server; write ON a.x = b.x")
+	}
+	if !p.accept("on") {
+		return j, false, p.unexpected("expected ON after JOIN " + tt.text)
+	}
+	parens := 0
+	for p.peek().kind == tokLParen {
+		p.next()
+		parens++
+	}
+	for {
+		eq, err := p.onEquality()
+		if err != nil {
+			return j, false, err
+		}
+		j.on = append(j.on, eq)
+		if !p.accept("and") {
+			break
+		}
+	}
+	for ; parens > 0; parens-- {
+		if _, err := p.expect(tokRParen, "')'"); err != nil {
+			return j, false, err
+		}
+	}
+	if p.peek().is("or") {
+		return j, false, errorf("ON conditions other than column = column, joined by AND, are not supported by this fake SuiteQL server (OR at position %d)", p.peek().pos)
+	}
+	return j, true, nil
+}
+
+// onEquality parses "column = column" inside ON.
+func (p *parser) onEquality() (onEq, error) {
+	side := func() (colRef, error) {
+		t := p.peek()
+		if t.kind != tokIdent || reserved[t.text] || t.is("to_char") || t.is("to_date") || t.is("to_timestamp") {
+			return colRef{}, errorf("ON conditions other than column = column, joined by AND, are not supported by this fake SuiteQL server (near '%s' at position %d)", t.raw, t.pos)
+		}
+		return p.colRef()
+	}
+	l, err := side()
+	if err != nil {
+		return onEq{}, err
+	}
+	if t := p.peek(); t.kind != tokOp || t.text != "=" {
+		return onEq{}, errorf("ON conditions other than column = column, joined by AND, are not supported by this fake SuiteQL server (near '%s' at position %d)", t.raw, t.pos)
+	}
+	p.next()
+	r, err := side()
+	if err != nil {
+		return onEq{}, err
+	}
+	return onEq{l: l, r: r}, nil
 }
 
 func (p *parser) selectItem() (selectItem, error) {

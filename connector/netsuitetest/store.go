@@ -551,6 +551,15 @@ func (t *table) rowToCells(base []cell, r Row, z sessionZone) ([]cell, error) {
 	return base, nil
 }
 
+// nullCellsInto is nullCells reusing buf.
+func nullCellsInto(buf []cell, n int) []cell {
+	buf = slices.Grow(buf[:0], n)[:n]
+	for i := range buf {
+		buf[i] = cell{null: true}
+	}
+	return buf
+}
+
 func nullCells(n int) []cell {
 	out := make([]cell, n)
 	for i := range out {
@@ -567,4 +576,66 @@ func (t *table) sortedRows() []int {
 	}
 	slices.SortFunc(rows, t.compareKeys)
 	return rows
+}
+
+// emptyView is a table with t's columns and no rows (what a role without
+// permission to read a table's rows sees).
+func (t *table) emptyView() *table {
+	v := &table{def: t.def, byID: map[int64]int{}}
+	for _, c := range t.cols {
+		v.cols = append(v.cols, &colStore{Column: c.Column, fk: c.fk, pct: c.pct, msSep: c.msSep})
+	}
+	v.reindex()
+	return v
+}
+
+// rowsWhere returns the positions, ascending, of the rows whose integer
+// column name holds v.
+func (t *table) rowsWhere(name string, v int64) []int {
+	c := t.cols[t.index[name]]
+	var out []int
+	for r := 0; r < t.n; r++ {
+		if c.valid[r] && c.ints[r] == v {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// firstWhere is the first row whose integer column name holds v, or -1.
+func (t *table) firstWhere(name string, v int64) int {
+	if name == "id" && t.idCol >= 0 {
+		if r, ok := t.byID[v]; ok {
+			return r
+		}
+		return -1
+	}
+	c := t.cols[t.index[name]]
+	for r := 0; r < t.n; r++ {
+		if c.valid[r] && c.ints[r] == v {
+			return r
+		}
+	}
+	return -1
+}
+
+// removeRows removes rows given in any order.
+func (t *table) removeRows(rows []int) {
+	rows = slices.Clone(rows)
+	slices.Sort(rows)
+	for i := len(rows) - 1; i >= 0; i-- {
+		t.removeRow(rows[i])
+	}
+}
+
+// cellAt and setCellAt read and write one column of a row by name; the
+// column must exist.
+func (t *table) cellAt(row int, name string) cell { return t.cols[t.index[name]].get(row) }
+
+func (t *table) setCellAt(row int, name string, v cell) { t.cols[t.index[name]].set(row, v) }
+
+// has reports whether the table has a column.
+func (t *table) has(name string) bool {
+	_, ok := t.index[name]
+	return ok
 }

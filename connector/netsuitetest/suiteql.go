@@ -59,18 +59,19 @@ func (s *Server) handleSuiteQL(w http.ResponseWriter, r *http.Request, body []by
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var t *table
-	if q.table != dualTable {
-		var ok bool
-		if t, ok = s.tables[q.table]; !ok {
-			return badRequest(w, "INVALID_PARAMETER", searchPrefix+fmt.Sprintf("Record '%s' was not found.", q.table))
-		}
-	}
 	env := compileEnv{zone: s.zone, now: s.opts.Now(), binds: binds}
-	if t != nil {
-		env.names = s.rulesFor(q.table)
+	var p *plan
+	srcs, err := s.sources(q)
+	switch {
+	case err != nil:
+	case srcs == nil: // DUAL
+		p, err = compile(q, nil, env)
+	case len(srcs) == 1:
+		env.names = srcs[0].rules
+		p, err = compile(q, srcs[0].t, env)
+	default:
+		p, err = compileJoin(q, srcs, env)
 	}
-	p, err := compile(q, t, env)
 	if errors.Is(err, errUnexpected) {
 		// A field that breaks the query fails it whatever it would return.
 		writeNSError(w, http.StatusInternalServerError, "UNEXPECTED_ERROR", unexpectedErrorDetail())
@@ -86,7 +87,7 @@ func (s *Server) handleSuiteQL(w http.ResponseWriter, r *http.Request, body []by
 
 	var rows []int32
 	var total int
-	if t == nil {
+	if p.table == nil {
 		total = 1 // DUAL has exactly one row
 		if offset == 0 {
 			rows = []int32{0}
@@ -99,6 +100,38 @@ func (s *Server) handleSuiteQL(w http.ResponseWriter, r *http.Request, body []by
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
 	return http.StatusOK
+}
+
+// sources binds the tables of the FROM clause (nil for DUAL). Callers hold
+// mu for reading. A table the account lacks is NetSuite's "Record … was not
+// found."; with NoAddressPermission the address tables are there but empty.
+func (s *Server) sources(q *selectQuery) ([]source, error) {
+	from := q.from()
+	if q.table == dualTable && len(from) == 1 {
+		return nil, nil
+	}
+	var srcs []source
+	for _, tr := range from {
+		if tr.name == dualTable {
+			return nil, errorf("DUAL cannot be joined in this fake SuiteQL server")
+		}
+		t, ok := s.tables[tr.name]
+		if !ok {
+			return nil, errorf("Record '%s' was not found.", tr.name)
+		}
+		if s.opts.NoAddressPermission && addressTables[tr.name] {
+			t = t.emptyView()
+		}
+		srcs = append(srcs, source{name: tr.name, alias: tr.alias, t: t, rules: s.rulesFor(tr.name)})
+	}
+	for i := range srcs {
+		for j := range i {
+			if srcs[i].qual() == srcs[j].qual() {
+				return nil, errorf("ORA-00918: '%s' names two tables of the FROM clause; give each a distinct alias", srcs[i].qual())
+			}
+		}
+	}
+	return srcs, nil
 }
 
 func badRequest(w http.ResponseWriter, code, detail string) int {
