@@ -588,26 +588,15 @@ func (s *Server) touchBookParent(b book, entity, now int64) {
 // syncDefaults sets the parent's defaultbillingaddress and
 // defaultshippingaddress from its lines.
 func (s *Server) syncDefaults(b book, entity int64) {
-	pt, lt := s.tables[b.parent], s.tables[b.lines]
-	row, ok := pt.byID[entity]
-	if !ok {
-		return
+	pt := s.tables[b.parent]
+	if row, ok := pt.byID[entity]; ok {
+		bill, ship := s.derivedDefaults(b, entity)
+		pt.setCellAt(row, "defaultbillingaddress", bill)
+		pt.setCellAt(row, "defaultshippingaddress", ship)
 	}
-	bill, ship := null, null
-	for _, r := range lt.rowsWhere("entity", entity) {
-		nkey := lt.cellAt(r, "addressbookaddress")
-		if lt.cellAt(r, "defaultbilling").i != 0 {
-			bill = nkey
-		}
-		if lt.cellAt(r, "defaultshipping").i != 0 {
-			ship = nkey
-		}
-	}
-	pt.setCellAt(row, "defaultbillingaddress", bill)
-	pt.setCellAt(row, "defaultshippingaddress", ship)
 }
 
-// derivedDefaults is what syncDefaults would set.
+// derivedDefaults are the nkeys of the entity's default lines (NULL: none).
 func (s *Server) derivedDefaults(b book, entity int64) (bill, ship cell) {
 	lt := s.tables[b.lines]
 	bill, ship = null, null
