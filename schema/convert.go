@@ -115,21 +115,30 @@ func (b *Builder) Append(row RawRow) error { return b.AppendAt(row, time.Time{})
 // consistent.
 func (b *Builder) AppendAt(row RawRow, cursorAt time.Time) error {
 	id := row[b.table.PrimaryKey]
-	cursorWall := row[b.table.Cursor]
+	cursorWall, hasCursor := row[b.table.Cursor]
 	for i, c := range b.table.Columns {
 		raw, present := row[c.Name]
 		b.scratch[i] = cell{}
 		if !present {
-			if c.Name == b.table.PrimaryKey {
-				return &ConversionError{Stream: b.table.Name, Column: c.Name, Kind: c.Kind, Reason: "the primary key is missing"}
+			if b.table.IsKey(c.Name) {
+				return &ConversionError{Stream: b.table.Name, ID: id, Column: c.Name, Kind: c.Kind, Reason: "a key column is missing"}
 			}
 			continue
 		}
-		if c.Kind == DateTime && !cursorAt.IsZero() && raw == cursorWall {
+		if c.Kind == DateTime && !cursorAt.IsZero() && hasCursor && raw == cursorWall {
 			b.scratch[i] = cell{valid: true, i: cursorAt.UnixMicro()}
 			continue
 		}
 		b.scratch[i].list = b.lists[i][:0]
+		if c.Derived && c.Kind == DateTime {
+			// Set by the connector, not read from NetSuite: an RFC 3339 instant.
+			t, err := time.Parse(time.RFC3339Nano, raw)
+			if err != nil {
+				return &ConversionError{Stream: b.table.Name, ID: id, Column: c.Name, Kind: c.Kind, Value: raw, Reason: "want an RFC 3339 instant"}
+			}
+			b.scratch[i] = cell{valid: true, i: t.UnixMicro()}
+			continue
+		}
 		if err := parseCell(&b.scratch[i], c.Kind, raw, b.loc); err != "" {
 			return &ConversionError{Stream: b.table.Name, ID: id, Column: c.Name, Kind: c.Kind, Value: raw, Reason: err}
 		}

@@ -450,3 +450,42 @@ func FuzzParseIDList(f *testing.F) {
 		}
 	})
 }
+
+// TestCompositeKeyAndExtractedAt: a child table is keyed by two columns (both required,
+// both marked primary key) and has no cursor; a derived datetime is an RFC 3339 instant.
+func TestCompositeKeyAndExtractedAt(t *testing.T) {
+	tb := Table{Name: "customeraddressbook", PrimaryKey: "internalid", Keys: []string{"entity"}, Columns: []Column{
+		{Name: "entity", Kind: Integer}, {Name: "internalid", Kind: Integer}, {Name: "city", Kind: Text},
+		{Name: "_extracted_at", Kind: DateTime, Derived: true},
+	}}
+	if err := tb.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := tb.ArrowSchema()
+	for _, i := range []int{0, 1} {
+		if pk, _ := s.Field(i).Metadata.GetValue(MetaPrimaryKey); pk != "true" || s.Field(i).Nullable {
+			t.Errorf("%s: primary key %q nullable %v", s.Field(i).Name, pk, s.Field(i).Nullable)
+		}
+	}
+	b := NewBuilder(memory.NewGoAllocator(), tb, time.UTC)
+	defer b.Release()
+	var ce *ConversionError
+	if err := b.Append(RawRow{"internalid": "5", "_extracted_at": "2024-01-01T00:00:00Z"}); !errors.As(err, &ce) || ce.Column != "entity" {
+		t.Fatalf("a row without its parent key: %v", err)
+	}
+	if err := b.Append(RawRow{"entity": "1", "internalid": "5", "_extracted_at": "2024-01-01 00:00:00"}); !errors.As(err, &ce) || ce.Column != "_extracted_at" {
+		t.Fatalf("a derived instant not in RFC 3339: %v", err)
+	}
+	if err := b.Append(RawRow{"entity": "1", "internalid": "5", "_extracted_at": "2024-03-10T10:11:12.345678Z"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	if got := time.UnixMicro(int64(rec.Column(3).(*array.Timestamp).Value(0))).UTC(); !got.Equal(time.Date(2024, 3, 10, 10, 11, 12, 345678000, time.UTC)) {
+		t.Fatalf("_extracted_at = %v", got)
+	}
+	tb.Keys = []string{"city"}
+	if tb.Validate() == nil {
+		t.Fatal("a text key was accepted")
+	}
+}

@@ -4,6 +4,7 @@ package schema
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -91,8 +92,14 @@ type Table struct {
 	Name       string // stream name; also the SuiteQL table
 	Columns    []Column
 	PrimaryKey string // always "id" for the CRM records
-	Cursor     string // incremental column, "lastmodifieddate"
+	// Keys are further columns that identify a row together with PrimaryKey (a child
+	// row's parent, say); empty for the CRM records.
+	Keys   []string
+	Cursor string // incremental column, "lastmodifieddate"; "" for a table read otherwise
 }
+
+// IsKey reports whether name is the primary key or one of Keys.
+func (t Table) IsKey(name string) bool { return name == t.PrimaryKey || slices.Contains(t.Keys, name) }
 
 // Column returns the named column.
 func (t Table) Column(name string) (Column, bool) {
@@ -112,7 +119,7 @@ func (t Table) Validate() error {
 	}
 	seen := make(map[string]bool, len(t.Columns))
 	for _, c := range t.Columns {
-		if c.Derived && (c.Name == t.PrimaryKey || c.Name == t.Cursor) {
+		if c.Derived && (t.IsKey(c.Name) || c.Name == t.Cursor) {
 			return fmt.Errorf("table %s: key column %q cannot be derived", t.Name, c.Name)
 		}
 		if c.Name == "" || c.Name != strings.ToLower(c.Name) || c.FieldID() != strings.ToLower(c.FieldID()) {
@@ -129,7 +136,12 @@ func (t Table) Validate() error {
 	if pk, ok := t.Column(t.PrimaryKey); !ok || pk.Kind != Integer {
 		return fmt.Errorf("table %s: primary key %q must be a declared integer column", t.Name, t.PrimaryKey)
 	}
-	if cur, ok := t.Column(t.Cursor); !ok || cur.Kind != DateTime {
+	for _, k := range t.Keys {
+		if c, ok := t.Column(k); !ok || c.Kind != Integer {
+			return fmt.Errorf("table %s: key %q must be a declared integer column", t.Name, k)
+		}
+	}
+	if cur, ok := t.Column(t.Cursor); t.Cursor != "" && (!ok || cur.Kind != DateTime) {
 		return fmt.Errorf("table %s: cursor %q must be a declared datetime column", t.Name, t.Cursor)
 	}
 	return nil
@@ -155,10 +167,10 @@ func (t Table) ArrowSchema() *arrow.Schema {
 	for i, c := range t.Columns {
 		keys := []string{MetaKind, MetaField}
 		vals := []string{c.Kind.String(), c.FieldID()}
-		if c.Name == t.PrimaryKey {
+		if t.IsKey(c.Name) {
 			keys, vals = append(keys, MetaPrimaryKey), append(vals, "true")
 		}
-		if c.Name == t.Cursor {
+		if c.Name == t.Cursor && t.Cursor != "" {
 			keys, vals = append(keys, MetaCursor), append(vals, "true")
 		}
 		if c.Custom {
@@ -176,7 +188,7 @@ func (t Table) ArrowSchema() *arrow.Schema {
 		fields[i] = arrow.Field{
 			Name:     c.Name,
 			Type:     c.Kind.ArrowType(),
-			Nullable: c.Name != t.PrimaryKey,
+			Nullable: !t.IsKey(c.Name),
 			Metadata: arrow.NewMetadata(keys, vals),
 		}
 	}

@@ -102,6 +102,12 @@ type Stream struct {
 	Pass       *Pass `json:"pass,omitempty"`
 	RowsTotal  int64 `json:"rows_total"`
 	FilesTotal int64 `json:"files_total"`
+	// Child streams (address books, subsidiary memberships): IndexGen is the line index
+	// generation that matches the output (see LineIndex), LastScan when they were last
+	// read in full, Scan the full read in progress if a run stopped inside one.
+	IndexGen int64         `json:"index_gen,omitempty"`
+	LastScan time.Time     `json:"last_scan,omitzero"`
+	Scan     *ScanProgress `json:"scan,omitempty"`
 	// UpdatedAt is when this entry was last saved. Save sets it; a value
 	// passed in is ignored.
 	UpdatedAt time.Time `json:"updated_at"`
@@ -119,6 +125,18 @@ type Pass struct {
 	AfterCursor string `json:"after_cursor,omitempty"`
 	AfterID     int64  `json:"after_id,omitempty"` // and its id: the keyset position
 	Rows        int64  `json:"rows"`               // rows written in this pass so far
+}
+
+// ScanProgress is where a full read of a child stream stands: every line up to After has
+// been compared with the index, its rows are durable, and the next generation holds
+// those lines up to Index.
+type ScanProgress struct {
+	Gen     int64         `json:"gen"`     // the generation being written
+	Upper   time.Time     `json:"upper"`   // NetSuite's clock when the read began: the watermark it earns
+	After   LineKey       `json:"after"`   // the last line read
+	Index   IndexPosition `json:"index"`   // the partial generation's length at that point
+	Rows    int64         `json:"rows"`    // rows written by this read so far
+	Started bool          `json:"started"` // After is meaningful
 }
 
 // Sentinel errors, matched with errors.Is. Returned errors wrap one of them
@@ -613,6 +631,20 @@ func (st Stream) validate() error {
 	if err := checkTime(st.Watermark); err != nil {
 		return fmt.Errorf("watermark: %w", err)
 	}
+	if st.IndexGen < 0 {
+		return fmt.Errorf("negative index_gen %d", st.IndexGen)
+	}
+	if err := checkTime(st.LastScan); err != nil {
+		return fmt.Errorf("last_scan: %w", err)
+	}
+	if sc := st.Scan; sc != nil {
+		if sc.Gen <= st.IndexGen || sc.Index.Bytes < 0 || sc.Index.Entries < 0 || sc.Rows < 0 {
+			return fmt.Errorf("invalid scan progress %+v (index_gen %d)", *sc, st.IndexGen)
+		}
+		if err := checkTime(sc.Upper); err != nil {
+			return fmt.Errorf("scan upper: %w", err)
+		}
+	}
 	p := st.Pass
 	if p == nil {
 		return nil
@@ -651,6 +683,10 @@ func (st Stream) utc() Stream {
 	st = st.clone()
 	st.Watermark = st.Watermark.UTC()
 	st.UpdatedAt = st.UpdatedAt.UTC()
+	st.LastScan = st.LastScan.UTC()
+	if st.Scan != nil {
+		st.Scan.Upper = st.Scan.Upper.UTC()
+	}
 	if st.Pass != nil {
 		st.Pass.Lower = st.Pass.Lower.UTC()
 		st.Pass.Upper = st.Pass.Upper.UTC()
@@ -662,6 +698,10 @@ func (st Stream) clone() Stream {
 	if st.Pass != nil {
 		p := *st.Pass
 		st.Pass = &p
+	}
+	if st.Scan != nil {
+		sc := *st.Scan
+		st.Scan = &sc
 	}
 	return st
 }
