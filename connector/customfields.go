@@ -31,12 +31,17 @@ var customPrefixes = []struct {
 	{"custevent", []string{CalendarEvent, Task, PhoneCall}},
 }
 
-// Streams are the streams whose table carries the field.
+// Streams are the streams whose table carries the field. custrecord fields belong to
+// every kind of custom record; only those whose fieldtype says address are the address
+// book's (the exact fieldtype of address fields is not documented).
 func (f CustomField) Streams() []string {
 	for _, p := range customPrefixes {
 		if strings.HasPrefix(f.ScriptID, p.prefix) {
 			return p.streams
 		}
+	}
+	if strings.HasPrefix(f.ScriptID, "custrecord") && strings.Contains(normaliseLabel(f.FieldType), "addr") {
+		return []string{CustomerAddressBook, ContactAddressBook}
 	}
 	return nil
 }

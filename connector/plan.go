@@ -41,10 +41,13 @@ func (s ColumnSelection) Validate(t schema.Table, setting string) error {
 			}
 		}
 	}
-	for _, key := range []string{t.PrimaryKey, t.Cursor} {
+	for _, key := range append([]string{t.PrimaryKey, t.Cursor}, t.Keys...) {
+		if key == "" {
+			continue
+		}
 		if p, ok := matchAny(s.ExcludeColumns, key); ok {
 			return fmt.Errorf("%w: %s.exclude_columns: %q excludes %s, which every row needs (it is the stream's %s)",
-				ErrConfig, setting, p, key, map[bool]string{true: "key", false: "cursor"}[key == t.PrimaryKey])
+				ErrConfig, setting, p, key, map[bool]string{true: "key", false: "cursor"}[t.IsKey(key)])
 		}
 	}
 	return nil
@@ -64,7 +67,7 @@ func matchAny(patterns []string, names ...string) (string, bool) {
 // keeps reports whether the selection keeps a column (by any of its names).
 func (s ColumnSelection) keeps(t schema.Table, c schema.Column) (bool, string) {
 	names := []string{c.Name, c.FieldID()}
-	if c.Name == t.PrimaryKey || c.Name == t.Cursor || c.Derived {
+	if t.IsKey(c.Name) || (t.Cursor != "" && c.Name == t.Cursor) || c.Derived {
 		return true, ""
 	}
 	if len(s.Columns) > 0 {
@@ -190,9 +193,12 @@ func PlanStream(in PlanInput) (StreamPlan, error) {
 				f.ScriptID, kind, owner, c.Name))
 		}
 	}
-	deleted, _ := base.Column(DeletedColumn)
-	cols = append(cols, deleted)
-	plan.Table = schema.Table{Name: base.Name, Columns: cols, PrimaryKey: base.PrimaryKey, Cursor: base.Cursor}
+	for _, c := range base.Columns {
+		if c.Derived {
+			cols = append(cols, c)
+		}
+	}
+	plan.Table = schema.Table{Name: base.Name, Columns: cols, PrimaryKey: base.PrimaryKey, Keys: base.Keys, Cursor: base.Cursor}
 	if err := plan.Table.Validate(); err != nil {
 		return StreamPlan{}, err
 	}

@@ -34,7 +34,7 @@ func TestParseStreams(t *testing.T) {
 	if err != nil || strings.Join(got, ",") != "task,customer" {
 		t.Fatalf("ParseStreams = %v, %v", got, err)
 	}
-	if all, _ := ParseStreams(""); len(all) != 5 {
+	if all, _ := ParseStreams(""); len(all) != 8 || all[5] != CustomerAddressBook {
 		t.Fatalf("empty list = %v", all)
 	}
 	for _, bad := range []string{"customers", ",", "customer,foo"} {

@@ -17,8 +17,12 @@ const (
 	PhoneCall     = "phonecall"
 )
 
-// StreamNames lists every stream in the order runs process and report them.
+// StreamNames lists the record streams in the order runs process and report them;
+// AllStreams adds the child streams (address books, subsidiary memberships).
 var StreamNames = []string{Customer, Contact, CalendarEvent, Task, PhoneCall}
+
+// AllStreams is every stream, records first.
+func AllStreams() []string { return append(slices.Clone(StreamNames), ChildStreamNames...) }
 
 func col(name string, k schema.Kind) schema.Column { return schema.Column{Name: name, Kind: k} }
 
@@ -83,7 +87,11 @@ const DeletedColumn = "_deleted"
 func Table(name string) (schema.Table, error) {
 	cols, ok := standardColumns[name]
 	if !ok {
-		return schema.Table{}, fmt.Errorf("%w: unknown stream %q (want one of %s)", ErrConfig, name, strings.Join(StreamNames, ","))
+		return schema.Table{}, fmt.Errorf("%w: unknown stream %q (want one of %s)", ErrConfig, name, strings.Join(AllStreams(), ","))
+	}
+	if c, ok := children[name]; ok {
+		t := childTable(c, slices.Clone(cols))
+		return t, t.Validate()
 	}
 	cols = append(slices.Clone(cols), schema.Column{Name: DeletedColumn, Kind: schema.Bool, Derived: true})
 	t := schema.Table{Name: name, Columns: cols, PrimaryKey: "id", Cursor: "lastmodifieddate"}
@@ -125,7 +133,7 @@ func Deletions(stream string) (Query, error) {
 // ParseStreams reads a comma-separated stream list; empty means all streams.
 func ParseStreams(list string) ([]string, error) {
 	if strings.TrimSpace(list) == "" {
-		return slices.Clone(StreamNames), nil
+		return AllStreams(), nil
 	}
 	var out []string
 	for _, s := range strings.Split(list, ",") {
@@ -134,7 +142,7 @@ func ParseStreams(list string) ([]string, error) {
 			continue
 		}
 		if _, ok := standardColumns[s]; !ok {
-			return nil, fmt.Errorf("%w: --streams: unknown stream %q (want a subset of %s)", ErrConfig, s, strings.Join(StreamNames, ","))
+			return nil, fmt.Errorf("%w: --streams: unknown stream %q (want a subset of %s)", ErrConfig, s, strings.Join(AllStreams(), ","))
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -95,7 +96,7 @@ func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Lo
 	}
 	r := &pipeline.Runner{Source: client, Sink: out, State: st, Opts: pipeline.Options{
 		Streams: cfg.Streams, Location: cfg.TimeZone, Lookback: cfg.Lookback, StartDate: cfg.StartDate, FullRefresh: fullRefresh,
-		FileRows: cfg.FileRows, Columns: cfg.Columns, CustomFieldsTTL: cfg.CustomFieldsTTL, Logger: log,
+		FileRows: cfg.FileRows, Columns: cfg.Columns, CustomFieldsTTL: cfg.CustomFieldsTTL, FullScanInterval: cfg.FullScanInterval, Logger: log,
 	}}
 	start := time.Now()
 	res, err := r.Run(ctx)
@@ -131,6 +132,12 @@ func printSummary(w io.Writer, sum *runSummary, asJSON bool) {
 			s.Columns, s.CustomColumns, stamp(s.From), stamp(s.To), note)
 		if s.SchemaChange != "" {
 			notes = append(notes, fmt.Sprintf("schema change: %s %s", s.Stream, s.SchemaChange))
+		}
+		if s.Unavailable != "" {
+			notes = append(notes, fmt.Sprintf("skipped: %s (its table cannot be read: %s)", s.Stream, s.Unavailable))
+		}
+		if s.Warning != "" {
+			notes = append(notes, fmt.Sprintf("warning: %s: %s", s.Stream, s.Warning))
 		}
 		for _, d := range s.DroppedColumns {
 			if d.New {
@@ -226,11 +233,24 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	var results []checkResult
-	failed := 0
+	failed, records := 0, 0
 	for _, name := range cfg.Streams {
-		_, err := client.SuiteQL(ctx, "SELECT id FROM "+name, 1, 0)
+		q := "SELECT id FROM " + name
+		child, isChild := connector.ChildOf(name)
+		if isChild {
+			q = fmt.Sprintf("SELECT %s.%s FROM %s", child.Lines, child.LineKey, child.Lines)
+		} else {
+			records++
+		}
+		_, err := client.SuiteQL(ctx, q, 1, 0)
 		r := checkResult{OK: true}
-		if err != nil {
+		switch {
+		case err != nil && isChild && errors.Is(err, connector.ErrConfig):
+			// A run skips such a stream with a warning (no OneWorld: no subsidiary
+			// memberships); it does not fail check.
+			r = diagnose(name, err)
+			r.Problem += "; runs skip this stream"
+		case err != nil:
 			failed++
 			r = diagnose(name, err)
 		}
@@ -251,7 +271,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	results = append(results, r)
 	printCheck(stdout, results, *asJSON)
 	if failed > 0 {
-		return fmt.Errorf("%w: %d of %d streams cannot be read; see the lines above", connector.ErrConfig, failed, len(cfg.Streams))
+		return fmt.Errorf("%w: %d of %d record streams cannot be read; see the lines above", connector.ErrConfig, failed, records)
 	}
 	return nil
 }
@@ -263,9 +283,9 @@ func printCheck(w io.Writer, results []checkResult, asJSON bool) {
 	}
 	for _, r := range results {
 		if r.OK {
-			fmt.Fprintf(w, "%-14s ok\n", r.Stream)
+			fmt.Fprintf(w, "%-31s ok\n", r.Stream)
 		} else {
-			fmt.Fprintf(w, "%-14s %s (%s: %s)\n", r.Stream, r.Problem, r.Code, r.Detail)
+			fmt.Fprintf(w, "%-31s %s (%s: %s)\n", r.Stream, r.Problem, r.Code, r.Detail)
 		}
 	}
 }
@@ -357,6 +377,7 @@ func printDiscovery(w io.Writer, d discovery, asJSON bool) error {
 	type stream struct {
 		Name        string                    `json:"name"`
 		PrimaryKey  string                    `json:"primary_key"`
+		Key         []string                  `json:"key"` // every column of the key, the primary key last
 		Cursor      string                    `json:"cursor"`
 		Columns     []column                  `json:"columns"`
 		Dropped     []pipeline.DroppedColumn  `json:"dropped_columns,omitempty"`
@@ -375,7 +396,7 @@ func printDiscovery(w io.Writer, d discovery, asJSON bool) error {
 		out.CustomFields = &d.CustomFields
 	}
 	for _, ds := range d.Streams {
-		s := stream{Name: ds.Stream, PrimaryKey: ds.Table.PrimaryKey, Cursor: ds.Table.Cursor, Dropped: ds.Dropped, Skipped: ds.Skipped,
+		s := stream{Name: ds.Stream, PrimaryKey: ds.Table.PrimaryKey, Key: append(slices.Clone(ds.Table.Keys), ds.Table.PrimaryKey), Cursor: ds.Table.Cursor, Dropped: ds.Dropped, Skipped: ds.Skipped,
 			Notes: ds.Notes, Unavailable: ds.Unavailable}
 		fields := ds.Table.ArrowSchema().Fields()
 		for i, c := range ds.Table.Columns {
@@ -404,7 +425,11 @@ func printDiscovery(w io.Writer, d discovery, asJSON bool) error {
 				custom++
 			}
 		}
-		fmt.Fprintf(w, "\n%s: %d columns (%d custom), key %s, cursor %s\n", s.Name, len(s.Columns), custom, s.PrimaryKey, s.Cursor)
+		cursor := "cursor " + s.Cursor
+		if s.Cursor == "" {
+			cursor = "latest _extracted_at wins"
+		}
+		fmt.Fprintf(w, "\n%s: %d columns (%d custom), key %s, %s\n", s.Name, len(s.Columns), custom, strings.Join(s.Key, ", "), cursor)
 		if s.Unavailable != "" {
 			fmt.Fprintf(w, "  cannot be read: %s\n", s.Unavailable)
 		}

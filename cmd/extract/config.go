@@ -61,12 +61,13 @@ var settings = []setting{
 	{key: "state", flag: "state", def: "extract-state.json", help: "state file (checkpoints); locked while a run uses it"},
 	{key: "output", flag: "output", def: "out", help: "output directory; files go to <output>/<stream>/"},
 	{key: "format", flag: "format", def: "parquet", help: "parquet | ndjson"},
-	{key: "streams", flag: "streams", def: strings.Join(connector.StreamNames, ","), help: "comma-separated subset of " + strings.Join(connector.StreamNames, ",")},
+	{key: "streams", flag: "streams", def: strings.Join(connector.AllStreams(), ","), help: "comma-separated subset of " + strings.Join(connector.AllStreams(), ",")},
 	{key: "lookback", flag: "lookback", def: pipeline.DefaultLookback.String(), help: "re-read this much before the saved watermark on each run"},
 	{key: "start_date", flag: "start-date", help: "lower bound (RFC 3339 or YYYY-MM-DD, UTC) of a stream's first run; default all history"},
 	{key: "custom_fields", flag: "custom-fields", def: "all", structured: true, help: "custom fields to extract: all | none | comma-separated names or patterns (custentity_region,custevent_*); in the config file also a JSON list"},
 	{key: "stream_columns", structured: true, help: `per-stream column choice in the config file: {"customer": {"columns": [...], "exclude_columns": ["custentity_ssn*"], "custom_fields": "none"}}`},
 	{key: "custom_fields_ttl", flag: "custom-fields-ttl", def: pipeline.DefaultCustomFieldsTTL.String(), help: "how long the custom-field catalog read from NetSuite is reused before it is read again"},
+	{key: "full_scan_interval", flag: "full-scan-interval", def: pipeline.DefaultFullScanInterval.String(), help: "how often address books and subsidiary memberships are read in full, to catch changes NetSuite does not stamp"},
 	{key: "file_rows", flag: "file-rows", def: "100000", help: "rows per output file; a checkpoint follows each file"},
 	{key: "log_format", flag: "log-format", help: "json | text (default json unless stderr is a terminal)"},
 	{key: "log_level", flag: "log-level", def: "info", help: "debug | info | warn | error"},
@@ -90,6 +91,7 @@ type Config struct {
 	StartDate                    time.Time
 	Columns                      map[string]connector.ColumnSelection // per stream; from custom_fields and stream_columns
 	CustomFieldsTTL              time.Duration
+	FullScanInterval             time.Duration
 	FileRows                     int64
 	LogFormat, LogLevel          string
 	ShutdownTimeout              time.Duration // how long a stop may take before the process exits anyway
@@ -328,6 +330,9 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 	if c.CustomFieldsTTL, err = time.ParseDuration(val["custom_fields_ttl"]); err != nil || c.CustomFieldsTTL <= 0 {
 		return nil, bad("custom_fields_ttl", "want a positive duration such as 1h, got %q", val["custom_fields_ttl"])
 	}
+	if c.FullScanInterval, err = time.ParseDuration(val["full_scan_interval"]); err != nil || c.FullScanInterval <= 0 {
+		return nil, bad("full_scan_interval", "want a positive duration such as 24h, got %q", val["full_scan_interval"])
+	}
 	if c.FileRows, err = strconv.ParseInt(val["file_rows"], 10, 64); err != nil || c.FileRows < 1 {
 		return nil, bad("file_rows", "want a positive whole number, got %q", val["file_rows"])
 	}
@@ -380,8 +385,8 @@ func columnSelections(val map[string]string, streams []string, bad func(key, for
 		out[name] = connector.ColumnSelection{CustomFields: def}
 	}
 	for name, raw := range per {
-		if !slices.Contains(connector.StreamNames, name) {
-			return nil, bad("stream_columns", "unknown stream %q (want one of %s)", name, strings.Join(connector.StreamNames, ", "))
+		if !slices.Contains(connector.AllStreams(), name) {
+			return nil, bad("stream_columns", "unknown stream %q (want one of %s)", name, strings.Join(connector.AllStreams(), ", "))
 		}
 		var sc streamColumns
 		dec := json.NewDecoder(bytes.NewReader(raw))

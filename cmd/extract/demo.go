@@ -63,12 +63,18 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			for id := int64(1); id <= 3; id++ {
 				srv.Upsert(connector.Customer, netsuitetest.Row{"id": id, "custentity_segment": "Enterprise"})
 			}
+			// And address books change: an address edited in place, a line removed, one added.
+			if book := srv.AddressBook(connector.Customer); len(book) >= 2 {
+				srv.EditAddress(connector.Customer, book[0]["internalid"].(int64), netsuitetest.Row{"city": "Springfield", "addr1": "742 Evergreen Terrace"})
+				srv.RemoveAddressLine(connector.Customer, book[1]["internalid"].(int64))
+				srv.AddAddressLine(connector.Customer, book[0]["entity"].(int64), netsuitetest.Row{"label": "Warehouse", "addr1": "1 Dock Rd", "city": "Rotterdam", "country": "NL"})
+			}
 			// A run reads up to the whole second it starts in: edits made in that second
 			// belong to the next run, so start the next one a second later.
 			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 		}},
 		// The catalog is normally reused for an hour; the demo does not wait.
-		{"Incremental extract (a new custom field, 3 customers edited)", []string{"--custom-fields-ttl", "1ns"}, nil},
+		{"Incremental extract (a new custom field, 3 customers edited, address lines edited, removed, added)", []string{"--custom-fields-ttl", "1ns"}, nil},
 	}
 	for i, step := range steps {
 		fmt.Fprintf(stdout, "== %s ==\n", step.title)

@@ -90,7 +90,7 @@ func TestDiscoverAsksTheAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.CustomFields == nil || len(f.CustomFields.Fields) != 40 || f.Schemas["calendarevent"].Dropped["supportcase"].Reason == "" {
+	if f.CustomFields == nil || len(f.CustomFields.Fields) != 42 || f.Schemas["calendarevent"].Dropped["supportcase"].Reason == "" {
 		t.Fatalf("state after discover: catalog %v, calendarevent %+v", f.CustomFields != nil, f.Schemas["calendarevent"])
 	}
 
@@ -129,5 +129,36 @@ func TestDiagnoseReadsTheQuotedTable(t *testing.T) {
 	}
 	if r := diagnose("task", &connector.APIError{Status: 400, Code: "INVALID_HEADER", Detail: "Invalid Accept-Language header"}); r.Problem == "missing permission or feature disabled" {
 		t.Errorf("a header error read as a permission: %+v", r)
+	}
+}
+
+// TestStateResetOfAChildStreamKeepsItsIndex: resetting an address book makes the next run
+// read it in full, and lines removed meanwhile still get their tombstones, because the
+// index that names what the output holds is kept.
+func TestStateResetOfAChildStreamKeepsItsIndex(t *testing.T) {
+	srv, env := fakeEnv(t, 30)
+	dir := t.TempDir()
+	statePath, out := filepath.Join(dir, "s.json"), filepath.Join(dir, "out")
+	run := func() string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, env, "run", "--json", "--state", statePath, "--output", out, "--streams", "customeraddressbook")
+		if code != 0 {
+			t.Fatalf("run: %s", stderr)
+		}
+		return stdout
+	}
+	run()
+	before, _ := state.Load(statePath)
+	gen := before.Streams["customeraddressbook"].IndexGen
+	if code, _, stderr := runCLI(t, nil, "state", "reset", "customeraddressbook", "--state", statePath); code != 0 || gen == 0 {
+		t.Fatalf("reset: %s (index generation %d)", stderr, gen)
+	}
+	after, _ := state.Load(statePath)
+	if st := after.Streams["customeraddressbook"]; st.IndexGen != gen || !st.Watermark.IsZero() {
+		t.Fatalf("after reset: %+v", st)
+	}
+	srv.RemoveAddressLine("customer", srv.AddressBook("customer")[0]["internalid"].(int64))
+	if got := run(); !strings.Contains(got, `"deleted": 1,`) {
+		t.Fatalf("the full read after the reset wrote no tombstone for the removed line:\n%s", got)
 	}
 }

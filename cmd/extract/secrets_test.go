@@ -116,7 +116,7 @@ func TestEveryAuthMethodRunsAndLeaksNoSecret(t *testing.T) {
 				}
 				return nil
 			})
-			if rows != len(connector.StreamNames) {
+			if rows != len(connector.AllStreams()) {
 				t.Fatalf("%d output files, want one per stream", rows)
 			}
 

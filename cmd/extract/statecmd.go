@@ -25,11 +25,11 @@ func cmdState(args []string, stdout, stderr io.Writer) error {
 	var stream string
 	if verb == "reset" {
 		if len(rest) == 0 || rest[0] == "" || rest[0][0] == '-' {
-			return fmt.Errorf("%w: extract state reset needs a stream name (%v)", connector.ErrConfig, connector.StreamNames)
+			return fmt.Errorf("%w: extract state reset needs a stream name (%v)", connector.ErrConfig, connector.AllStreams())
 		}
 		stream, rest = rest[0], rest[1:]
-		if !slices.Contains(connector.StreamNames, stream) {
-			return fmt.Errorf("%w: unknown stream %q (want one of %v)", connector.ErrConfig, stream, connector.StreamNames)
+		if !slices.Contains(connector.AllStreams(), stream) {
+			return fmt.Errorf("%w: unknown stream %q (want one of %v)", connector.ErrConfig, stream, connector.AllStreams())
 		}
 	}
 	fs := newFlagSet("state "+verb, "Inspect or reset checkpoints.", stderr)
@@ -58,9 +58,18 @@ func cmdState(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s has no checkpoint in %s; nothing to reset\n", stream, *path)
 		return nil
 	}
-	for _, key := range []string{stream, pipeline.DeletionsKey(stream)} {
-		if err := st.Reset(key); err != nil {
+	if _, child := connector.ChildOf(stream); child {
+		// The line index stays: it names the rows the output holds, which the next run
+		// (a full read) needs to write tombstones for lines gone since.
+		cur, _ := st.Stream(stream)
+		if err := st.Save(stream, state.Stream{IndexGen: cur.IndexGen}); err != nil {
 			return err
+		}
+	} else {
+		for _, key := range []string{stream, pipeline.DeletionsKey(stream)} {
+			if err := st.Reset(key); err != nil {
+				return err
+			}
 		}
 	}
 	fmt.Fprintf(stdout, "reset %s in %s: its next run reads it from the start date (or all history)\n", stream, *path)

@@ -114,8 +114,8 @@ func TestCustomFieldsFullAndIncremental(t *testing.T) {
 			h := newHarness(t, customOpts(1100, 31))
 			h.format = format
 			res := h.mustRun(connector.StreamNames, Options{})
-			if res.CustomFields.Fields != 40 || res.CustomFields.Cached || res.CustomFields.Requests != 1 {
-				t.Fatalf("catalog = %+v, want 40 fields of the five records read with one request", res.CustomFields)
+			if res.CustomFields.Fields != 42 || res.CustomFields.Cached || res.CustomFields.Requests != 1 {
+				t.Fatalf("catalog = %+v, want 42 fields of the five records and the address books read with one request", res.CustomFields)
 			}
 			for _, s := range res.Streams {
 				h.assertMatchesTruth(s.Stream)

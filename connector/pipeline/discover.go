@@ -84,10 +84,14 @@ func (r *Runner) discoverStream(ctx context.Context, opts Options, name string, 
 	}
 	d := Discovered{Stream: name, Table: plan.Table, Skipped: plan.Skipped, Notes: plan.Notes}
 	t := plan.Table
+	build := func(cols []schema.Column) (string, error) { return connector.SelectQuery(t.Name, cols), nil }
+	if child, ok := connector.ChildOf(name); ok {
+		build = func(cols []schema.Column) (string, error) { return child.ScanQuery(cols, nil), nil }
+	}
 	dropper := &connector.ColumnDropper{
 		Querier:  r.Source,
-		Build:    func(cols []schema.Column) (string, error) { return connector.SelectQuery(t.Name, cols), nil },
-		Required: func(c schema.Column) bool { return c.Name == t.PrimaryKey || c.Name == t.Cursor },
+		Build:    build,
+		Required: func(c schema.Column) bool { return t.IsKey(c.Name) || c.Name == t.Cursor },
 	}
 	_, cols, dropped, err := dropper.Run(ctx, t.Columns, 1)
 	*requests += dropper.Requests

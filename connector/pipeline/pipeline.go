@@ -65,8 +65,11 @@ type Options struct {
 	// CustomFieldsTTL is how long the custom-field catalog read from NetSuite is reused
 	// before it is read again (default one hour; a full refresh always reads it).
 	CustomFieldsTTL time.Duration
-	Logger          *slog.Logger
-	Mem             memory.Allocator
+	// FullScanInterval is how often child streams (address books, subsidiary
+	// memberships) are read in full (default DefaultFullScanInterval).
+	FullScanInterval time.Duration
+	Logger           *slog.Logger
+	Mem              memory.Allocator
 
 	// stepHook is for tests only: called at "page-fetched" and "batch-built", its error
 	// stops the run as a crash there would.
@@ -112,6 +115,11 @@ type StreamResult struct {
 	// SchemaChange lists the column changes since the previous run, e.g.
 	// "+custentity_region (text), −custentity_notes"; empty when there were none.
 	SchemaChange string `json:"schema_change,omitempty"`
+	// Unavailable says why the stream was skipped: its table does not exist in the
+	// account (customersubsidiaryrelationship without OneWorld) or the role may not read it.
+	Unavailable string `json:"unavailable,omitempty"`
+	// Warning is a problem worth a look that did not stop the stream.
+	Warning string `json:"warning,omitempty"`
 }
 
 // DroppedColumn is a field NetSuite refused to serve.
@@ -181,7 +189,11 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	for i, name := range opts.Streams {
 		g.Go(func() error {
 			results[i].Stream = name
-			if err := r.runStream(gctx, opts, now, name, catalog, &results[i]); err != nil {
+			run := r.runStream
+			if _, child := connector.ChildOf(name); child {
+				run = r.runChild
+			}
+			if err := run(gctx, opts, now, name, catalog, &results[i]); err != nil {
 				return fmt.Errorf("stream %s: %w", name, err)
 			}
 			return nil
