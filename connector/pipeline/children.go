@@ -59,15 +59,24 @@ type childRun struct {
 	cols  *streamColumns
 	index *state.LineIndex
 
-	b          *schema.Builder
-	f          *sink.File
-	fileSchema *arrow.Schema
-	fileKeys   []state.LineKey // keys of the live rows in the open file and batch
-	fileRows   int64           // live rows in the open file and batch
-	fileDead   int64           // tombstones in the open file and batch
-	gen        int64           // the index generation the output matches at the start
-	onCommit   func() error    // after each committed file (the scan's checkpoint)
-	anyRows    bool
+	b            *schema.Builder
+	f            *sink.File
+	fileSchema   *arrow.Schema
+	fileKeys     []state.LineKey // keys of the live rows in the open file and batch
+	fileRows     int64           // live rows in the open file and batch
+	fileDead     int64           // tombstones in the open file and batch
+	gen          int64           // the index generation the output matches at the start
+	onCommit     func() error    // after each committed file (the scan's checkpoint)
+	anyRows      bool
+	counted      int64 // rows and tombstones already added to the state's totals
+	countedFiles int64
+}
+
+// uncounted is what this run wrote that the state's totals do not hold yet.
+func (c *childRun) uncounted() (rows, files int64) {
+	rows, files = c.res.Rows+c.res.Deleted-c.counted, c.res.Files-c.countedFiles
+	c.counted, c.countedFiles = c.res.Rows+c.res.Deleted, c.res.Files
+	return rows, files
 }
 
 func (r *Runner) runChild(ctx context.Context, opts Options, now time.Time, name string, catalog []connector.CustomField, res *StreamResult) error {
@@ -589,8 +598,9 @@ func (c *childRun) scan(ctx context.Context, st state.Stream) error {
 	}
 	done := st
 	done.Scan, done.IndexGen, done.Watermark, done.LastScan = nil, sc.Gen, sc.Upper, sc.Upper
-	done.RowsTotal += c.res.Rows + c.res.Deleted
-	done.FilesTotal += c.res.Files
+	rows, files := c.uncounted()
+	done.RowsTotal += rows
+	done.FilesTotal += files
 	done.UpdatedAt = time.Now().UTC()
 	if err := c.store.Save(c.spec.Name, done); err != nil {
 		return err
@@ -811,8 +821,9 @@ func (c *childRun) finishIncremental(st state.Stream, upper time.Time, updates m
 		st.IndexGen = gen
 	}
 	st.Watermark = upper
-	st.RowsTotal += c.res.Rows + c.res.Deleted
-	st.FilesTotal += c.res.Files
+	rows, files := c.uncounted()
+	st.RowsTotal += rows
+	st.FilesTotal += files
 	st.UpdatedAt = time.Now().UTC()
 	if err := c.store.Save(c.spec.Name, st); err != nil {
 		return err
