@@ -81,17 +81,11 @@ func (c *childRun) uncounted() (rows, files int64) {
 
 func (r *Runner) runChild(ctx context.Context, opts Options, now time.Time, name string, catalog []connector.CustomField, res *StreamResult) error {
 	spec, _ := connector.ChildOf(name)
-	log := opts.Logger.With("stream", name)
-	cols, err := r.planColumns(opts, name, catalog, log)
+	cols, log, err := r.prepare(opts, name, catalog)
 	if err != nil {
 		return err
 	}
 	defer cols.report(res)
-	if n, err := r.Sink.CleanTemp(name); err != nil {
-		return err
-	} else if n > 0 {
-		log.Info("removed unfinished files of an earlier run", "files", n)
-	}
 	c := &childRun{opts: opts, src: r.Source, sink: r.Sink, store: r.State, now: now, res: res, log: log, spec: spec, cols: cols,
 		index: r.State.LineIndex(name)}
 	defer c.close()

@@ -323,25 +323,7 @@ func TestChildKillAtEveryStep(t *testing.T) {
 						mutateBooks(t, h, 30)
 						nextSecond()
 					}
-					crash := fmt.Errorf("killed")
-					seen := int32(0)
-					at := func(s string) error {
-						if s == step {
-							if seen++; seen == nth {
-								return crash
-							}
-						}
-						return nil
-					}
-					f := faults{
-						sink: func(s sink.Step, _ string) error { return at(string(s)) },
-						state: func(s string) error {
-							if s == "renamed" {
-								s = "state-renamed"
-							}
-							return at(s)
-						},
-					}
+					_, at, f := killAt(step, nth)
 					killed := opts
 					killed.stepHook = at
 					if _, err := h.run(streams, killed, f); err == nil {

@@ -31,6 +31,29 @@ func someCustomFields() []netsuitetest.CustomField {
 	return out
 }
 
+// killAt returns an error, a step hook and faults that fail the nth occurrence of step
+// — a pipeline step, a sink step, or a state step ("state-renamed" for the state file's
+// rename) — as a crash there would.
+func killAt(step string, nth int32) (error, func(string) error, faults) {
+	crash := errors.New("killed")
+	var seen atomic.Int32
+	at := func(s string) error {
+		if s == step && seen.Add(1) == nth {
+			return crash
+		}
+		return nil
+	}
+	return crash, at, faults{
+		sink: func(s sink.Step, _ string) error { return at(string(s)) },
+		state: func(s string) error {
+			if s == "renamed" {
+				s = "state-renamed"
+			}
+			return at(s)
+		},
+	}
+}
+
 // TestKillAtEveryStep stops a multi-stream, multi-file extract at each step of the data
 // flow — page fetched, batch built, rows written, file fsynced, file renamed, directory
 // synced, state temp written, state temp synced, state renamed — at the first and at a
@@ -51,23 +74,7 @@ func TestKillAtEveryStep(t *testing.T) {
 					CustomFields: someCustomFields(),
 					Rejections:   map[string]map[string]netsuitetest.Rejection{connector.Task: {"supportcase": netsuitetest.NotExposed}}})
 				h.absent[connector.Task] = []string{"supportcase"}
-				crash := errors.New("killed")
-				var seen atomic.Int32
-				at := func(s string) error {
-					if s == step && seen.Add(1) == nth {
-						return crash
-					}
-					return nil
-				}
-				f := faults{
-					sink: func(s sink.Step, _ string) error { return at(string(s)) },
-					state: func(s string) error {
-						if s == "renamed" {
-							s = "state-renamed"
-						}
-						return at(s)
-					},
-				}
+				crash, at, f := killAt(step, nth)
 				_, err := h.run(streams, Options{FileRows: 600, stepHook: at}, f)
 				if !errors.Is(err, crash) {
 					t.Fatalf("run was not killed at %s #%d: %v", step, nth, err)

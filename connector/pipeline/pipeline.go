@@ -211,17 +211,11 @@ func DeletionsKey(stream string) string { return stream + ".deleted" }
 // the stream's schema carrying id, lastmodifieddate = the deletion time and _deleted.
 // Both go to the stream's directory, so a warehouse applies them with one merge rule.
 func (r *Runner) runStream(ctx context.Context, opts Options, now time.Time, name string, catalog []connector.CustomField, res *StreamResult) error {
-	log := opts.Logger.With("stream", name)
-	cols, err := r.planColumns(opts, name, catalog, log)
+	cols, log, err := r.prepare(opts, name, catalog)
 	if err != nil {
 		return err
 	}
 	defer cols.report(res)
-	if n, err := r.Sink.CleanTemp(name); err != nil {
-		return err
-	} else if n > 0 {
-		log.Info("removed unfinished files of an earlier run", "files", n)
-	}
 	records := streamRun{opts: opts, src: r.Source, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
 		out: cols.table, query: connector.Query{Table: cols.table}, key: name, written: &res.Rows, cols: cols,
 		toRow: func(row schema.RawRow) schema.RawRow { row[connector.DeletedColumn] = "F"; return row }}
@@ -245,6 +239,21 @@ func (r *Runner) runStream(ctx context.Context, opts Options, now time.Time, nam
 		log.Warn("deleted records cannot be read; continuing without deletions", "error", err.Error())
 	}
 	return nil
+}
+
+// prepare plans a stream's columns and removes the unfinished files of an earlier run.
+func (r *Runner) prepare(opts Options, name string, catalog []connector.CustomField) (*streamColumns, *slog.Logger, error) {
+	log := opts.Logger.With("stream", name)
+	cols, err := r.planColumns(opts, name, catalog, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n, err := r.Sink.CleanTemp(name); err != nil {
+		return nil, nil, err
+	} else if n > 0 {
+		log.Info("removed unfinished files of an earlier run", "files", n)
+	}
+	return cols, log, nil
 }
 
 // tombstone turns a deletedrecord row into a row of the stream saying the record is gone.
