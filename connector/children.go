@@ -112,26 +112,7 @@ func (c Child) tableOf(col schema.Column) string {
 // LEFT JOIN: a line whose detail row is missing is still a line.
 func (c Child) selectFrom(cols []schema.Column, join string) string {
 	var b strings.Builder
-	b.WriteString("SELECT ")
-	n := 0
-	for _, col := range cols {
-		if col.Derived {
-			continue
-		}
-		if n > 0 {
-			b.WriteString(", ")
-		}
-		n++
-		ref := c.tableOf(col) + "." + col.FieldID()
-		switch col.Kind {
-		case schema.DateTime:
-			fmt.Fprintf(&b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateTimeFormat, col.Name)
-		case schema.Date:
-			fmt.Fprintf(&b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateFormat, col.Name)
-		default:
-			fmt.Fprintf(&b, "%s AS %s", ref, col.Name)
-		}
-	}
+	writeSelect(&b, cols, c.tableOf, true)
 	fmt.Fprintf(&b, " FROM %s", c.Lines)
 	if c.Detail != "" {
 		fmt.Fprintf(&b, " %s %s ON %s.%s = %s.%s", join, c.Detail, c.Detail, c.DetailKey, c.Lines, c.DetailRef)

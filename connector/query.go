@@ -47,18 +47,7 @@ type Query struct {
 func BuildQuery(q Query, w Window, loc *time.Location) (string, error) {
 	t := q.Table
 	var b strings.Builder
-	b.WriteString("SELECT ")
-	n := 0
-	for _, c := range t.Columns {
-		if c.Derived {
-			continue
-		}
-		if n > 0 {
-			b.WriteString(", ")
-		}
-		n++
-		writeColumn(&b, t.Name, c)
-	}
+	writeSelect(&b, t.Columns, func(schema.Column) string { return t.Name }, false)
 	cursor := t.Name + "." + t.Cursor
 	id := t.Name + "." + t.PrimaryKey
 	fmt.Fprintf(&b, " FROM %s WHERE ", t.Name)
@@ -114,6 +103,16 @@ func bound(cursor, op, opBefore string, at time.Time, loc *time.Location) (strin
 // table serves (with limit 1, it costs one row).
 func SelectQuery(table string, cols []schema.Column) string {
 	var b strings.Builder
+	writeSelect(&b, cols, func(schema.Column) string { return table }, false)
+	b.WriteString(" FROM " + table)
+	return b.String()
+}
+
+// writeSelect renders "SELECT" and the columns NetSuite is asked for (derived ones are
+// the connector's): dates and datetimes through TO_CHAR in the formats the typed
+// conversion reads, everything else raw, qualified by tableOf and aliased to the output
+// name when it differs from the field's (or always, with alias: a join's columns).
+func writeSelect(b *strings.Builder, cols []schema.Column, tableOf func(schema.Column) string, alias bool) {
 	b.WriteString("SELECT ")
 	n := 0
 	for _, c := range cols {
@@ -124,26 +123,17 @@ func SelectQuery(table string, cols []schema.Column) string {
 			b.WriteString(", ")
 		}
 		n++
-		writeColumn(&b, table, c)
-	}
-	b.WriteString(" FROM " + table)
-	return b.String()
-}
-
-// writeColumn renders one selected column: dates and datetimes through TO_CHAR in the
-// formats the typed conversion reads, everything else raw, aliased to the output name
-// when it differs from the field's.
-func writeColumn(b *strings.Builder, table string, c schema.Column) {
-	ref := table + "." + c.FieldID()
-	switch c.Kind {
-	case schema.DateTime:
-		fmt.Fprintf(b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateTimeFormat, c.Name)
-	case schema.Date:
-		fmt.Fprintf(b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateFormat, c.Name)
-	default:
-		b.WriteString(ref)
-		if c.Name != c.FieldID() {
-			b.WriteString(" AS " + c.Name)
+		ref := tableOf(c) + "." + c.FieldID()
+		switch c.Kind {
+		case schema.DateTime:
+			fmt.Fprintf(b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateTimeFormat, c.Name)
+		case schema.Date:
+			fmt.Fprintf(b, "TO_CHAR(%s, '%s') AS %s", ref, sqlDateFormat, c.Name)
+		default:
+			b.WriteString(ref)
+			if alias || c.Name != c.FieldID() {
+				b.WriteString(" AS " + c.Name)
+			}
 		}
 	}
 }
