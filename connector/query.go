@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,17 @@ type Window struct {
 type Query struct {
 	Table  schema.Table
 	Filter string
+	// IDs, when set, restricts the query to one slice of the table's keys.
+	IDs *IDRange
 }
+
+// IDRange is From ≤ id < Until; math.MinInt64 and math.MaxInt64 leave that side open.
+type IDRange struct {
+	From, Until int64
+}
+
+// Contains reports whether id is in the range.
+func (r IDRange) Contains(id int64) bool { return id >= r.From && id < r.Until }
 
 // BuildQuery renders q over w. Datetime bounds are written as wall times in the session
 // zone loc, because NetSuite reads TO_TIMESTAMP literals in the session zone.
@@ -48,41 +59,79 @@ func BuildQuery(q Query, w Window, loc *time.Location) (string, error) {
 	t := q.Table
 	var b strings.Builder
 	writeSelect(&b, t.Columns, func(schema.Column) string { return t.Name }, false)
+	if err := writeWhere(&b, q, w, loc); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, " ORDER BY %s.%s, %s.%s", t.Name, t.Cursor, t.Name, t.PrimaryKey)
+	return b.String(), nil
+}
+
+// IDBoundQuery selects the key of q's rows in w in key order (descending with last): its
+// first row, read with limit 1, is the lowest (highest) id still to be read, which is
+// where a pass can be cut into slices.
+func IDBoundQuery(q Query, w Window, loc *time.Location, last bool) (string, error) {
+	t := q.Table
+	id := t.Name + "." + t.PrimaryKey
+	var b strings.Builder
+	b.WriteString("SELECT " + id)
+	if err := writeWhere(&b, q, w, loc); err != nil {
+		return "", err
+	}
+	b.WriteString(" ORDER BY " + id)
+	if last {
+		b.WriteString(" DESC")
+	}
+	return b.String(), nil
+}
+
+// writeWhere renders FROM and the conditions of q over w.
+func writeWhere(b *strings.Builder, q Query, w Window, loc *time.Location) error {
+	t := q.Table
 	cursor := t.Name + "." + t.Cursor
 	id := t.Name + "." + t.PrimaryKey
-	fmt.Fprintf(&b, " FROM %s WHERE ", t.Name)
+	fmt.Fprintf(b, " FROM %s WHERE ", t.Name)
 	var conds []string
 	if q.Filter != "" {
 		conds = append(conds, q.Filter)
 	}
+	if r := q.IDs; r != nil {
+		if r.Until <= r.From {
+			return fmt.Errorf("empty id range [%d, %d) for %s", r.From, r.Until, t.Name)
+		}
+		if r.From != math.MinInt64 {
+			conds = append(conds, fmt.Sprintf("%s >= %d", id, r.From))
+		}
+		if r.Until != math.MaxInt64 {
+			conds = append(conds, fmt.Sprintf("%s < %d", id, r.Until))
+		}
+	}
 	if !w.Lower.IsZero() {
 		c, err := bound(cursor, ">=", ">", w.Lower, loc)
 		if err != nil {
-			return "", err
+			return err
 		}
 		conds = append(conds, c)
 	}
 	if w.Upper.IsZero() {
-		return "", fmt.Errorf("window for %s has no upper bound", t.Name)
+		return fmt.Errorf("window for %s has no upper bound", t.Name)
 	}
 	c, err := bound(cursor, "<", "<=", w.Upper, loc)
 	if err != nil {
-		return "", err
+		return err
 	}
 	conds = append(conds, c)
 	if w.After != nil {
 		// The cursor text came from NetSuite; accept it only in the exact shape we asked
 		// for, so nothing but digits and separators can reach the query.
 		if _, ok := schema.ParseDateTime(w.After.Cursor, time.UTC); !ok {
-			return "", fmt.Errorf("keyset cursor %q is not YYYY-MM-DD HH:MM:SS", w.After.Cursor)
+			return fmt.Errorf("keyset cursor %q is not YYYY-MM-DD HH:MM:SS", w.After.Cursor)
 		}
 		lit := timestampLiteral(w.After.Cursor)
 		conds = append(conds, fmt.Sprintf("(%s > %s OR (%s = %s AND %s > %s))",
 			cursor, lit, cursor, lit, id, strconv.FormatInt(w.After.ID, 10)))
 	}
 	b.WriteString(strings.Join(conds, " AND "))
-	fmt.Fprintf(&b, " ORDER BY %s, %s", cursor, id)
-	return b.String(), nil
+	return nil
 }
 
 // bound renders "cursor op at" with a wall-time literal that names one instant only. The

@@ -18,11 +18,13 @@ package state
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -125,6 +127,22 @@ type Pass struct {
 	AfterCursor string `json:"after_cursor,omitempty"`
 	AfterID     int64  `json:"after_id,omitempty"` // and its id: the keyset position
 	Rows        int64  `json:"rows"`               // rows written in this pass so far
+	// Slices, once the pass is split for concurrent reading, cut the rest of it (every
+	// row after the keyset position above) into id ranges that partition all ids; each is
+	// read on its own and the pass is done when all of them are. Empty: one keyset read.
+	Slices []Slice `json:"slices,omitempty"`
+}
+
+// Slice is one id range of a sliced pass and how far it has been durably read.
+type Slice struct {
+	From  int64 `json:"from"`  // inclusive; math.MinInt64: no lower bound
+	Until int64 `json:"until"` // exclusive; math.MaxInt64: no upper bound
+	// Lower and the keyset position are the slice's own, as a pass's are: rows of the
+	// range in [Lower, pass upper) after (AfterCursor, AfterID) are still to be read.
+	Lower       time.Time `json:"lower"`
+	AfterCursor string    `json:"after_cursor,omitempty"`
+	AfterID     int64     `json:"after_id,omitempty"`
+	Done        bool      `json:"done,omitempty"`
 }
 
 // ScanProgress is where a full read of a child stream stands: every line up to After has
@@ -665,6 +683,32 @@ func (st Stream) validate() error {
 	if err := checkTime(p.Upper); err != nil {
 		return fmt.Errorf("pass upper: %w", err)
 	}
+	return checkSlices(p.Slices)
+}
+
+// checkSlices refuses slices that do not partition the ids: a gap would lose rows.
+func checkSlices(list []Slice) error {
+	if len(list) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(list)
+	slices.SortFunc(sorted, func(a, b Slice) int { return cmp.Compare(a.From, b.From) })
+	next := int64(math.MinInt64)
+	for _, sl := range sorted {
+		if sl.From != next || sl.Until <= sl.From {
+			return fmt.Errorf("pass slices do not partition the ids: [%d, %d) where %d was expected next", sl.From, sl.Until, next)
+		}
+		if sl.AfterID < 0 {
+			return fmt.Errorf("negative slice after_id %d", sl.AfterID)
+		}
+		if err := checkTime(sl.Lower); err != nil {
+			return fmt.Errorf("slice lower: %w", err)
+		}
+		next = sl.Until
+	}
+	if next != math.MaxInt64 {
+		return fmt.Errorf("pass slices end at id %d, not at the last id", next)
+	}
 	return nil
 }
 
@@ -690,6 +734,9 @@ func (st Stream) utc() Stream {
 	if st.Pass != nil {
 		st.Pass.Lower = st.Pass.Lower.UTC()
 		st.Pass.Upper = st.Pass.Upper.UTC()
+		for i := range st.Pass.Slices {
+			st.Pass.Slices[i].Lower = st.Pass.Slices[i].Lower.UTC()
+		}
 	}
 	return st
 }
@@ -697,6 +744,7 @@ func (st Stream) utc() Stream {
 func (st Stream) clone() Stream {
 	if st.Pass != nil {
 		p := *st.Pass
+		p.Slices = slices.Clone(p.Slices)
 		st.Pass = &p
 	}
 	if st.Scan != nil {

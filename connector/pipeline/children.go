@@ -79,14 +79,14 @@ func (c *childRun) uncounted() (rows, files int64) {
 	return rows, files
 }
 
-func (r *Runner) runChild(ctx context.Context, opts Options, now time.Time, name string, catalog []connector.CustomField, res *StreamResult) error {
+func (r *Runner) runChild(ctx context.Context, src Source, opts Options, now time.Time, name string, catalog []connector.CustomField, res *StreamResult) error {
 	spec, _ := connector.ChildOf(name)
 	cols, log, err := r.prepare(opts, name, catalog)
 	if err != nil {
 		return err
 	}
 	defer cols.report(res)
-	c := &childRun{opts: opts, src: r.Source, sink: r.Sink, store: r.State, now: now, res: res, log: log, spec: spec, cols: cols,
+	c := &childRun{opts: opts, src: src, sink: r.Sink, store: r.State, now: now, res: res, log: log, spec: spec, cols: cols,
 		index: r.State.LineIndex(name)}
 	defer c.close()
 	st, _ := r.State.Stream(name)

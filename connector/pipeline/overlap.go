@@ -193,7 +193,7 @@ func (s *streamRun) keyQuery() connector.Query {
 	pk, _ := t.Column(t.PrimaryKey)
 	cur, _ := t.Column(t.Cursor)
 	t.Columns = []schema.Column{pk, cur}
-	return connector.Query{Table: t, Filter: s.query.Filter}
+	return connector.Query{Table: t, Filter: s.query.Filter, IDs: s.query.IDs}
 }
 
 // recordLookup returns how to ask the record API for a row's instant, or a lookup that
@@ -324,7 +324,7 @@ func (r *overlapRead) page(ctx context.Context, q string, offset int) (*connecto
 	if offset+connector.PageSize > 100_000 {
 		return nil, fmt.Errorf("%w: %s: more than 100,000 rows were modified in the repeated hour %s–%s (UTC), which SuiteQL cannot page through", connector.ErrData, s.out.Name, r.ov.Start.UTC().Format(time.RFC3339), r.ov.End.UTC().Format(time.RFC3339))
 	}
-	s.res.Requests++
+	s.addRequests(1)
 	p, err := s.src.SuiteQL(ctx, q, connector.PageSize, offset)
 	if err == nil {
 		err = s.step("page-fetched")

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -57,9 +58,14 @@ type Options struct {
 	FullRefresh bool
 	// FileRows closes a file and checkpoints once it holds this many rows (default 100,000).
 	FileRows int64
-	// StreamConcurrency is how many streams run at once (default: all). The account-wide
-	// request limit lives in the HTTP transport, not here.
+	// StreamConcurrency is how many streams run at once (default: all).
 	StreamConcurrency int
+	// Concurrency is how many SuiteQL pages the run has in flight at once (default 4; set
+	// it to the account's permits, NETSUITE_CONCURRENCY). The streams share them fairly,
+	// and a big pass is cut into id slices read concurrently to use them; 1 reads every
+	// stream page by page. The account-wide limit that adapts to NetSuite's 429s lives in
+	// the HTTP transport (connector.Limiter) underneath.
+	Concurrency int
 	// Columns is each stream's column selection (streams not named take every column).
 	Columns map[string]connector.ColumnSelection
 	// CustomFieldsTTL is how long the custom-field catalog read from NetSuite is reused
@@ -74,10 +80,16 @@ type Options struct {
 	// stepHook is for tests only: called at "page-fetched" and "batch-built", its error
 	// stops the run as a crash there would.
 	stepHook func(step string) error
+	// pageSize (default connector.PageSize) and sliceMinPages (default sliceMinPages)
+	// let tests slice small passes.
+	pageSize, sliceMinPages int
 }
 
 // localClockMargin keeps a watermark taken from the local clock behind NetSuite's.
 const localClockMargin = 2 * time.Minute
+
+// DefaultConcurrency is Options.Concurrency's default, NETSUITE_CONCURRENCY's too.
+const DefaultConcurrency = 4
 
 // DefaultLookback covers records saved by long transactions whose lastmodifieddate is
 // earlier than the moment they became visible to queries.
@@ -145,6 +157,15 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	if opts.FileRows <= 0 {
 		opts.FileRows = 100_000
 	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.pageSize <= 0 {
+		opts.pageSize = connector.PageSize
+	}
+	if opts.sliceMinPages <= 0 {
+		opts.sliceMinPages = sliceMinPages
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -181,6 +202,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		return res, err
 	}
 
+	gate := newFairGate(opts.Concurrency)
 	results := make([]StreamResult, len(opts.Streams))
 	g, gctx := errgroup.WithContext(ctx)
 	if opts.StreamConcurrency > 0 {
@@ -193,7 +215,8 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 			if _, child := connector.ChildOf(name); child {
 				run = r.runChild
 			}
-			if err := run(gctx, opts, now, name, catalog, &results[i]); err != nil {
+			src := &gatedSource{Source: r.Source, gate: gate, stream: name}
+			if err := run(gctx, src, opts, now, name, catalog, &results[i]); err != nil {
 				return fmt.Errorf("stream %s: %w", name, err)
 			}
 			return nil
@@ -210,13 +233,13 @@ func DeletionsKey(stream string) string { return stream + ".deleted" }
 // runStream extracts one stream: its records, then its deletions as tombstones — rows with
 // the stream's schema carrying id, lastmodifieddate = the deletion time and _deleted.
 // Both go to the stream's directory, so a warehouse applies them with one merge rule.
-func (r *Runner) runStream(ctx context.Context, opts Options, now time.Time, name string, catalog []connector.CustomField, res *StreamResult) error {
+func (r *Runner) runStream(ctx context.Context, src Source, opts Options, now time.Time, name string, catalog []connector.CustomField, res *StreamResult) error {
 	cols, log, err := r.prepare(opts, name, catalog)
 	if err != nil {
 		return err
 	}
 	defer cols.report(res)
-	records := streamRun{opts: opts, src: r.Source, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
+	records := streamRun{opts: opts, src: src, mu: &sync.Mutex{}, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
 		out: cols.table, query: connector.Query{Table: cols.table}, key: name, written: &res.Rows, cols: cols,
 		toRow: func(row schema.RawRow) schema.RawRow { row[connector.DeletedColumn] = "F"; return row }}
 	if res.From, res.To, err = records.sync(ctx); err != nil {
@@ -277,6 +300,7 @@ type streamRun struct {
 	b       *schema.Builder                   // the fetcher's, for out; see builder
 	query   connector.Query                   // what is selected
 	cols    *streamColumns                    // the records' columns, which shrink as NetSuite refuses some; nil for deletions
+	mu      *sync.Mutex                       // shared by the pass's readers: res.Requests, cols
 	key     string                            // state entry
 	written *int64                            // the result counter this query's rows add to
 	toRow   func(schema.RawRow) schema.RawRow // query row → output row
@@ -326,12 +350,18 @@ func (s *streamRun) newPass(st state.Stream) (*state.Pass, bool) {
 	return &state.Pass{Lower: lower, Upper: upper}, true
 }
 
-// batch is one converted page travelling from the fetcher to the writer. resume is where
-// a later run continues once this batch and all before it are durable.
+// batch is what a reader sends the writer: one converted page of the head (slice −1) or
+// of a slice, with resume, where that part continues once this batch and all before it
+// are durable, and final when the part is complete; or, without a record, the plan that
+// replaces the head by slices, or the split of slice at id at.
 type batch struct {
 	rec    arrow.Record
+	slice  int
 	resume connector.Window
 	final  bool
+	plan   []state.Slice
+	split  bool
+	at     int64
 }
 
 // pass reads st.Pass to its end, checkpointing after every durable file, and returns the
@@ -339,20 +369,22 @@ type batch struct {
 func (s *streamRun) pass(ctx context.Context, st state.Stream) (state.Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan batch, 2) // prefetch: the next query runs while this page is written
+	// Room for every reader's next page: readers fetch while the writer writes.
+	pages := make(chan batch, 2*max(s.opts.Concurrency, 1))
+	sc := newScheduler(*st.Pass, pages, s.opts.pageSize)
 	var fetchErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(pages)
-		fetchErr = s.fetch(ctx, *st.Pass, pages)
+		fetchErr = s.fetch(ctx, sc, *st.Pass)
 	}()
 	st, err := s.write(st, pages)
 	if err != nil {
 		cancel()
 	}
-	// Drain so the fetcher can exit, releasing any records still in flight.
+	// Drain so the readers can exit, releasing any records still in flight.
 	for b := range pages {
 		if b.rec != nil {
 			b.rec.Release()
@@ -360,40 +392,50 @@ func (s *streamRun) pass(ctx context.Context, st state.Stream) (state.Stream, er
 	}
 	wg.Wait()
 	if err != nil {
-		return st, err // the fetcher's error, if any, is the cancellation this caused
+		return st, err // the readers' error, if any, is the cancellation this caused
 	}
-	return st, fetchErr
+	if fetchErr != nil {
+		return st, fetchErr
+	}
+	if st.Pass != nil {
+		return st, fmt.Errorf("%s: %w", s.out.Name, errNotFinished) // unreachable: a reader that stops early says why
+	}
+	return st, nil
 }
 
-// fetch pages through the window in keyset order. Every query restarts at offset 0 after
-// the last row seen, so no query ever pages towards NetSuite's 100,000-row cap and rows
-// changing elsewhere in the table cannot shift a page boundary.
+// fetch reads the pass: the head until it ends or is sliced, then the slices.
+func (s *streamRun) fetch(ctx context.Context, sc *scheduler, p state.Pass) error {
+	if len(p.Slices) == 0 {
+		w := connector.Window{Lower: p.Lower, Upper: p.Upper}
+		if p.AfterCursor != "" {
+			w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID}
+		}
+		head := s.reader()
+		err := head.read(ctx, sc, -1, w)
+		head.releaseBuilder()
+		if err != nil || len(sc.slices) == 0 {
+			return err
+		}
+	}
+	return s.readSlices(ctx, sc)
+}
+
+// read pages through one part of the pass in keyset order from w: the head (slot −1)
+// until its end or until it is sliced, or one slice to its end. Every query restarts at
+// offset 0 after the last row seen, so no query ever pages towards NetSuite's
+// 100,000-row cap and rows changing elsewhere in the table cannot shift a page boundary.
 //
 // The repeated hour when clocks go back is the exception: there a wall-time literal names
 // two instants, so a keyset position cannot be written down. A keyset page stops before
 // the first row in such an overlap; the overlap is read whole by readOverlap and the keyset
 // resumes at its (unambiguous) end.
-func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) error {
-	w := connector.Window{Lower: p.Lower, Upper: p.Upper}
-	if p.AfterCursor != "" {
-		w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID}
-	}
-	defer func() {
-		if s.b != nil {
-			s.b.Release()
-			s.b = nil
-		}
-	}()
+func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connector.Window) error {
 	emit := func(bt batch) bool {
-		select {
-		case out <- bt:
-			return true
-		case <-ctx.Done():
-			bt.rec.Release()
-			return false // the writer failed or the run was cancelled; its error is reported
-		}
+		bt.slice = slot
+		return sc.emit(ctx, bt, -1, noneSeen)
 	}
 	for {
+		s.refresh()
 		if w.After != nil {
 			if ov, ok := connector.OverlapOf(w.After.Cursor, s.opts.Location); ok {
 				// A checkpoint inside an overlap: read the overlap again from its start.
@@ -405,18 +447,24 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) e
 					return context.Cause(ctx)
 				}
 				w = *next
+				s.refresh()
 			}
 		}
-		page, err := s.firstPage(ctx, w, connector.PageSize)
+		s.query.IDs = sc.waiting(slot, true)
+		page, err := s.firstPage(ctx, w, s.opts.pageSize)
+		// A split while the page was on its way narrowed the slice: rows past its new end
+		// are the new slice's, which starts from the same position.
+		ids := sc.waiting(slot, false)
 		if err != nil {
 			return err
 		}
+		s.query.IDs = ids
 		b := s.builder()
 		if err := s.step("page-fetched"); err != nil {
 			return err
 		}
 		rows, overlap := s.splitAtOverlap(page.Items)
-		last, err := s.convert(b, rows, w.After)
+		last, err := s.convert(b, rows, w.After, ids)
 		if err != nil {
 			return fmt.Errorf("%w: %s: page after %s: %w", connector.ErrData, s.out.Name, describe(w.After), err)
 		}
@@ -429,7 +477,13 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) e
 			rec.Release()
 			return err
 		}
-		if !emit(batch{rec: rec, resume: w, final: final}) {
+		left := int64(-1)
+		if page.TotalResults > 0 {
+			left = int64(page.TotalResults - len(page.Items))
+		} else if page.HasMore {
+			left = 2 * int64(s.opts.pageSize)
+		}
+		if !sc.emit(ctx, batch{rec: rec, slice: slot, resume: w, final: final}, left, s.seen(rows, ids)) {
 			// Not a success: the pass did not reach its end. If the writer failed, pass
 			// reports the writer's error; otherwise this is the cancellation.
 			return context.Cause(ctx)
@@ -446,7 +500,52 @@ func (s *streamRun) fetch(ctx context.Context, p state.Pass, out chan<- batch) e
 				return context.Cause(ctx)
 			}
 			w = *next
+			continue
 		}
+		if slot < 0 {
+			if n, left, ok := s.shouldSlice(sc, page); ok {
+				if sliced, err := s.plan(ctx, sc, w, n, left); err != nil || sliced {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// seen returns the lowest and highest id of rows in ids.
+func (s *streamRun) seen(rows []schema.RawRow, ids *connector.IDRange) [2]int64 {
+	out := noneSeen
+	for _, row := range rows {
+		id, err := strconv.ParseInt(row[s.query.Table.PrimaryKey], 10, 64)
+		if err == nil && (ids == nil || ids.Contains(id)) {
+			out[0], out[1] = min(out[0], id), max(out[1], id)
+		}
+	}
+	return out
+}
+
+// refresh takes the stream's current columns: another reader may have found one that
+// NetSuite refuses.
+func (s *streamRun) refresh() {
+	if s.cols == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.out = s.cols.table
+	s.query.Table = s.cols.table
+}
+
+func (s *streamRun) addRequests(n int64) {
+	s.mu.Lock()
+	s.res.Requests += n
+	s.mu.Unlock()
+}
+
+func (s *streamRun) releaseBuilder() {
+	if s.b != nil {
+		s.b.Release()
+		s.b = nil
 	}
 }
 
@@ -479,19 +578,30 @@ func (s *streamRun) firstPage(ctx context.Context, w connector.Window, limit int
 		Required: func(c schema.Column) bool { return c.Name == t.PrimaryKey || c.Name == t.Cursor },
 	}
 	page, _, dropped, err := d.Run(ctx, t.Columns, limit)
-	s.res.Requests += d.Requests
+	s.addRequests(d.Requests)
+	if len(dropped) > 0 && s.cols == nil {
+		// Deletions select only what a tombstone needs.
+		dc := dropped[0]
+		return nil, fmt.Errorf("%w: NetSuite refuses %s.%s: %s", connector.ErrConfig, t.Name, dc.Column.Name, dc.Reason)
+	}
 	for _, dc := range dropped {
-		if s.cols == nil {
-			// Deletions select only what a tombstone needs.
-			return nil, fmt.Errorf("%w: NetSuite refuses %s.%s: %s", connector.ErrConfig, t.Name, dc.Column.Name, dc.Reason)
-		}
-		if serr := s.cols.drop(dc.Column, dc.Reason); serr != nil {
+		if serr := s.dropColumn(dc); serr != nil {
 			return nil, serr
 		}
-		s.out = s.cols.table
-		s.query.Table = s.cols.table
 	}
+	s.refresh()
 	return page, err
+}
+
+// dropColumn drops a column NetSuite refused, unless another reader of the stream has
+// dropped it already.
+func (s *streamRun) dropColumn(dc connector.Dropped) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cols.table.Column(dc.Column.Name); !ok {
+		return nil
+	}
+	return s.cols.drop(dc.Column, dc.Reason)
 }
 
 func (s *streamRun) step(name string) error {
@@ -502,8 +612,10 @@ func (s *streamRun) step(name string) error {
 }
 
 // convert appends keyset-ordered rows (none in a repeated hour: splitAtOverlap cut them
-// off) to b and returns the keyset position of the last one.
-func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *connector.Keyset) (connector.Keyset, error) {
+// off) to b and returns the keyset position of the last one. Rows outside ids (a slice
+// narrowed by a split while its page was on the way) belong to another slice: they move
+// the position but are not appended.
+func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *connector.Keyset, ids *connector.IDRange) (connector.Keyset, error) {
 	var last connector.Keyset
 	if after != nil {
 		last = *after
@@ -518,12 +630,12 @@ func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *conn
 			}
 			return last, fmt.Errorf("row %d (id %s) has no %s although the query filters on it", i, id, s.query.Table.Cursor)
 		}
-		if err := b.AppendAt(s.toRow(row), at); err != nil {
-			return last, err
-		}
 		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil {
-			return last, err // unreachable: AppendAt has parsed the id already
+		if err != nil || ids == nil || ids.Contains(n) {
+			// AppendAt names the stream and column of an id that does not parse.
+			if err := b.AppendAt(s.toRow(row), at); err != nil {
+				return last, err
+			}
 		}
 		k := connector.Keyset{Cursor: cursor, ID: n}
 		// Outside a repeated hour the cursor text is fixed-width and unambiguous, so keyset
@@ -545,9 +657,11 @@ func describe(k *connector.Keyset) string {
 }
 
 // write consumes batches, rolling files at FileRows and checkpointing after each commit.
-// The checkpoint names the last row of the committed file, so a crash at any point resumes
-// from rows that are already durable. A batch whose schema differs from the open file's
-// (NetSuite refused a column mid-pass) starts a new file: each file has one schema.
+// It keeps the pass as the batches it has written describe it — the head's or each
+// slice's position, the plan, the splits — and a checkpoint saves that pass once the
+// file holding those rows is durable, so a crash at any point resumes from rows that are
+// already durable. A batch whose schema differs from the open file's (NetSuite refused a
+// column mid-pass) starts a new file: each file has one schema.
 func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, error) {
 	var f *sink.File
 	var fileSchema *arrow.Schema
@@ -556,11 +670,13 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 			f.Abort()
 		}
 	}()
-	var resume connector.Window
+	pend := *st.Pass
+	pend.Slices = slices.Clone(pend.Slices)
+	headDone := false
 	for b := range pages {
-		if f != nil && b.rec.NumRows() > 0 && !b.rec.Schema().Equal(fileSchema) {
-			// The open file holds every row up to the previous batch's resume point.
-			next, err := s.commit(st, f, resume, false)
+		if b.rec != nil && f != nil && b.rec.NumRows() > 0 && !b.rec.Schema().Equal(fileSchema) {
+			// The open file holds every row the pending positions cover.
+			next, err := s.commit(st, f, pend, false)
 			f = nil
 			if err != nil {
 				b.rec.Release()
@@ -568,8 +684,7 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 			}
 			st = next
 		}
-		resume = b.resume
-		if b.rec.NumRows() > 0 {
+		if b.rec != nil && b.rec.NumRows() > 0 {
 			if f == nil {
 				var err error
 				if f, err = s.sink.Create(s.stream, b.rec.Schema()); err != nil {
@@ -583,46 +698,85 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 			if err != nil {
 				return st, err
 			}
-		} else {
+		} else if b.rec != nil {
 			b.rec.Release()
 		}
-		if f == nil && !b.final {
+		if err := apply(&pend, b); err != nil {
+			return st, fmt.Errorf("%s: %w", s.out.Name, err)
+		}
+		headDone = headDone || (b.slice < 0 && b.final)
+		final := headDone
+		if len(pend.Slices) > 0 {
+			final = !slices.ContainsFunc(pend.Slices, func(sl state.Slice) bool { return !sl.Done })
+		}
+		if !final && (f == nil || f.Rows() < s.opts.FileRows) {
 			continue
 		}
-		if f != nil && f.Rows() < s.opts.FileRows && !b.final {
-			continue
-		}
-		next, err := s.commit(st, f, resume, b.final)
+		next, err := s.commit(st, f, pend, final)
 		f = nil
 		if err != nil {
 			return st, err
 		}
 		st = next
+		if final {
+			return st, nil
+		}
 	}
 	return st, nil
 }
 
-// commit makes f durable (if there is one) and then saves the checkpoint: resume is where
-// the pass continues, final ends the pass at its upper bound.
-func (s *streamRun) commit(st state.Stream, f *sink.File, resume connector.Window, final bool) (state.Stream, error) {
+// apply records in p what batch b says about the pass.
+func apply(p *state.Pass, b batch) error {
+	switch {
+	case b.plan != nil:
+		p.Slices = slices.Clone(b.plan)
+	case b.split:
+		if b.slice >= len(p.Slices) {
+			return fmt.Errorf("split of slice %d of %d", b.slice, len(p.Slices))
+		}
+		v := &p.Slices[b.slice]
+		n := *v
+		n.From, n.Done = b.at, false
+		v.Until = b.at
+		p.Slices = append(p.Slices, n)
+	case b.slice < 0:
+		p.Lower, p.AfterCursor, p.AfterID = b.resume.Lower, "", 0
+		if b.resume.After != nil {
+			p.AfterCursor, p.AfterID = b.resume.After.Cursor, b.resume.After.ID
+		}
+	default:
+		if b.slice >= len(p.Slices) {
+			return fmt.Errorf("batch of slice %d of %d", b.slice, len(p.Slices))
+		}
+		sl := &p.Slices[b.slice]
+		sl.Lower, sl.AfterCursor, sl.AfterID, sl.Done = b.resume.Lower, "", 0, b.final
+		if b.resume.After != nil {
+			sl.AfterCursor, sl.AfterID = b.resume.After.Cursor, b.resume.After.ID
+		}
+	}
+	return nil
+}
+
+// commit makes f durable (if there is one) and then saves the checkpoint: pend is the
+// pass as the written batches left it, final ends the pass at its upper bound.
+func (s *streamRun) commit(st state.Stream, f *sink.File, pend state.Pass, final bool) (state.Stream, error) {
 	next := st
+	p := pend
+	p.Slices = slices.Clone(pend.Slices)
+	p.Rows = st.Pass.Rows
 	if f != nil {
 		rc, err := f.Commit()
 		if err != nil {
 			return st, err
 		}
 		s.log.Info("file written", "path", rc.Path, "rows", rc.Rows, "bytes", rc.Bytes)
-		p := *st.Pass
-		p.Lower, p.AfterCursor, p.AfterID, p.Rows = resume.Lower, "", 0, p.Rows+rc.Rows
-		if resume.After != nil {
-			p.AfterCursor, p.AfterID = resume.After.Cursor, resume.After.ID
-		}
-		next.Pass = &p
+		p.Rows += rc.Rows
 		next.RowsTotal += rc.Rows
 		next.FilesTotal++
 		*s.written += rc.Rows
 		s.res.Files++
 	}
+	next.Pass = &p
 	if final {
 		next.Watermark = next.Pass.Upper
 		next.Pass = nil

@@ -40,7 +40,10 @@ func (c *acceleratedClock) Now() time.Time {
 	return c.base.Add(time.Since(c.start) * c.speed)
 }
 
-func propertyRun(t *testing.T, seed uint64) {
+func propertyRun(t *testing.T, seed uint64) { propertyRunWith(t, seed, Options{}) }
+
+// propertyRunWith runs the property with opts for every run (FileRows varies per run).
+func propertyRunWith(t *testing.T, seed uint64, opts Options) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	// 00:00 PDT on 3 Nov 2024: the repeated hour (08:00–10:00 UTC) is 1–4 s of test away.
 	clock := &acceleratedClock{start: time.Now(), base: time.Date(2024, 11, 3, 7, 0, 0, 0, time.UTC), speed: 1800}
@@ -100,7 +103,9 @@ func propertyRun(t *testing.T, seed uint64) {
 	runs := 0
 	sizes := rand.New(rand.NewPCG(seed, 0xf11e)) // the mutator owns rng
 	for deadline := time.Now().Add(4 * time.Second); time.Now().Before(deadline); runs++ {
-		h.mustRun(streams, Options{FileRows: int64(200 + sizes.IntN(800))})
+		o := opts
+		o.FileRows = int64(200 + sizes.IntN(800))
+		h.mustRun(streams, o)
 	}
 	close(stop)
 	wg.Wait()
@@ -109,7 +114,7 @@ func propertyRun(t *testing.T, seed uint64) {
 	for !clock.Now().After(time.Date(2024, 11, 3, 10, 0, 1, 0, time.UTC)) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	h.mustRun(streams, Options{})
+	h.mustRun(streams, opts)
 	for _, s := range streams {
 		h.assertMatchesTruth(s)
 	}

@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/extract-dev/extract/connector"
+)
+
+// fairGate shares the run's request permits among its streams. When a permit frees it
+// goes to the waiting stream with the fewest requests in flight (the longest waiting of
+// those), so a stream reading many slices at once cannot starve a small one: each stream
+// gets an equal share of the permits while it wants them, and a stream that wants less
+// leaves the rest to the others. The account-wide limit (connector.Limiter, which adapts
+// to NetSuite's 429s) still applies underneath; this only decides whose turn it is.
+type fairGate struct {
+	mu       sync.Mutex
+	free     int
+	inflight map[string]int
+	waiters  []*gateWaiter // in arrival order
+}
+
+type gateWaiter struct {
+	stream string
+	ready  chan struct{} // closed when granted
+}
+
+func newFairGate(permits int) *fairGate {
+	return &fairGate{free: max(permits, 1), inflight: map[string]int{}}
+}
+
+func (g *fairGate) acquire(ctx context.Context, stream string) error {
+	g.mu.Lock()
+	if g.free > 0 && len(g.waiters) == 0 {
+		g.free--
+		g.inflight[stream]++
+		g.mu.Unlock()
+		return nil
+	}
+	w := &gateWaiter{stream: stream, ready: make(chan struct{})}
+	g.waiters = append(g.waiters, w)
+	g.mu.Unlock()
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+		g.mu.Lock()
+		if i := slices.Index(g.waiters, w); i >= 0 {
+			g.waiters = slices.Delete(g.waiters, i, i+1)
+			g.mu.Unlock()
+			return context.Cause(ctx)
+		}
+		g.mu.Unlock()
+		g.release(stream) // granted as ctx ended: hand it on
+		return context.Cause(ctx)
+	}
+}
+
+func (g *fairGate) release(stream string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.inflight[stream]--
+	g.free++
+	for g.free > 0 && len(g.waiters) > 0 {
+		best := 0
+		for i, w := range g.waiters {
+			if g.inflight[w.stream] < g.inflight[g.waiters[best].stream] {
+				best = i
+			}
+		}
+		w := g.waiters[best]
+		g.waiters = slices.Delete(g.waiters, best, best+1)
+		g.free--
+		g.inflight[w.stream]++
+		close(w.ready)
+	}
+}
+
+// gatedSource is one stream's view of the run's Source: its queries wait for the
+// stream's turn at the gate.
+type gatedSource struct {
+	Source
+	gate   *fairGate
+	stream string
+}
+
+func (s *gatedSource) SuiteQL(ctx context.Context, q string, limit, offset int) (*connector.Page, error) {
+	if err := s.gate.acquire(ctx, s.stream); err != nil {
+		return nil, err
+	}
+	defer s.gate.release(s.stream)
+	return s.Source.SuiteQL(ctx, q, limit, offset)
+}
+
+// RecordLastModified passes the REST record API through (not gated: a repeated hour's
+// lookups are few, and they are not SuiteQL pages).
+func (s *gatedSource) RecordLastModified(ctx context.Context, recordType string, id int64) (time.Time, error) {
+	rs, ok := s.Source.(RecordSource)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w: the source cannot read records through the REST record API", connector.ErrConfig)
+	}
+	return rs.RecordLastModified(ctx, recordType, id)
+}
