@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,47 @@ func TestParseStreams(t *testing.T) {
 		if _, err := ParseStreams(bad); err == nil || !strings.Contains(err.Error(), "--streams") {
 			t.Errorf("ParseStreams(%q) = %v, want an error naming --streams", bad, err)
 		}
+	}
+}
+
+func TestIDRangeQueries(t *testing.T) {
+	tb := schema.Table{Name: "customer", PrimaryKey: "id", Cursor: "lastmodifieddate", Columns: []schema.Column{
+		{Name: "id", Kind: schema.Integer}, {Name: "lastmodifieddate", Kind: schema.DateTime}}}
+	w := Window{Upper: time.Date(2024, 7, 1, 19, 0, 0, 0, time.UTC), After: &Keyset{Cursor: "2024-01-02 03:04:05", ID: 7}}
+	window := "customer.lastmodifieddate < TO_TIMESTAMP('2024-07-01 19:00:00', 'YYYY-MM-DD HH24:MI:SS') AND " +
+		"(customer.lastmodifieddate > TO_TIMESTAMP('2024-01-02 03:04:05', 'YYYY-MM-DD HH24:MI:SS') OR " +
+		"(customer.lastmodifieddate = TO_TIMESTAMP('2024-01-02 03:04:05', 'YYYY-MM-DD HH24:MI:SS') AND customer.id > 7))"
+	cases := []struct {
+		ids  *IDRange
+		want string
+	}{
+		{&IDRange{From: 100, Until: 200}, "customer.id >= 100 AND customer.id < 200 AND "},
+		{&IDRange{From: math.MinInt64, Until: 200}, "customer.id < 200 AND "},
+		{&IDRange{From: -5, Until: math.MaxInt64}, "customer.id >= -5 AND "},
+		{&IDRange{From: math.MinInt64, Until: math.MaxInt64}, ""},
+		{nil, ""},
+	}
+	for _, c := range cases {
+		q := Query{Table: tb, IDs: c.ids}
+		got, err := BuildQuery(q, w, time.UTC)
+		want := "SELECT customer.id, TO_CHAR(customer.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodifieddate FROM customer WHERE " +
+			c.want + window + " ORDER BY customer.lastmodifieddate, customer.id"
+		if err != nil || got != want {
+			t.Errorf("%+v:\n got %s (%v)\nwant %s", c.ids, got, err, want)
+		}
+		for _, last := range []bool{false, true} {
+			got, err := IDBoundQuery(q, w, time.UTC, last)
+			want := "SELECT customer.id FROM customer WHERE " + c.want + window + " ORDER BY customer.id"
+			if last {
+				want += " DESC"
+			}
+			if err != nil || got != want {
+				t.Errorf("bound %+v last=%v:\n got %s (%v)\nwant %s", c.ids, last, got, err, want)
+			}
+		}
+	}
+	if _, err := BuildQuery(Query{Table: tb, IDs: &IDRange{From: 5, Until: 5}}, w, time.UTC); err == nil {
+		t.Error("an empty id range was accepted")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -707,6 +708,14 @@ func TestSaveRejectsInvalid(t *testing.T) {
 		{"empty pass", "s", Stream{Pass: &Pass{Lower: fixedAt, Upper: fixedAt.In(berlin)}}, "not after lower"},
 		{"negative pass rows", "s", Stream{Pass: &Pass{Upper: fixedAt, Rows: -2}}, "negative pass rows"},
 		{"year 10000", "s", Stream{Watermark: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, "outside 0..9999"},
+		{"slices with a gap", "s", Stream{Pass: &Pass{Upper: fixedAt, Slices: []Slice{
+			{From: math.MinInt64, Until: 10}, {From: 11, Until: math.MaxInt64}}}}, "do not partition"},
+		{"overlapping slices", "s", Stream{Pass: &Pass{Upper: fixedAt, Slices: []Slice{
+			{From: math.MinInt64, Until: 10}, {From: 5, Until: math.MaxInt64}}}}, "do not partition"},
+		{"slices short of the last id", "s", Stream{Pass: &Pass{Upper: fixedAt, Slices: []Slice{
+			{From: math.MinInt64, Until: 10}, {From: 10, Until: 20}}}}, "not at the last id"},
+		{"slices not from the first id", "s", Stream{Pass: &Pass{Upper: fixedAt, Slices: []Slice{
+			{From: 0, Until: math.MaxInt64}}}}, "do not partition"},
 	}
 	path := filepath.Join(t.TempDir(), "state.json")
 	s := openT(t, path)

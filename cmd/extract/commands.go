@@ -97,6 +97,7 @@ func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Lo
 	r := &pipeline.Runner{Source: client, Sink: out, State: st, Opts: pipeline.Options{
 		Streams: cfg.Streams, Location: cfg.TimeZone, Lookback: cfg.Lookback, StartDate: cfg.StartDate, FullRefresh: fullRefresh,
 		FileRows: cfg.FileRows, Columns: cfg.Columns, CustomFieldsTTL: cfg.CustomFieldsTTL, FullScanInterval: cfg.FullScanInterval, Logger: log,
+		Concurrency: cfg.Concurrency,
 	}}
 	start := time.Now()
 	res, err := r.Run(ctx)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/extract-dev/extract/connector"
+	"github.com/extract-dev/extract/connector/auth"
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/sink"
@@ -45,6 +47,92 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportMetric(float64(20_000*b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// BenchmarkNetworkBound runs first extracts against the fake NetSuite answering every
+// SuiteQL page and serverTime after a fixed latency (EXTRACT_BENCH_LATENCY, default
+// 200ms), with the account's permits shared by the run, and reports the wall time, the
+// floor — data pages × latency ÷ permits, what a run that kept every permit busy with
+// data pages from its first instant to its last would take — and their ratio. The
+// session zone is UTC so that the generated rows hold no repeated autumn hour, whose
+// extra reads are not data pages.
+func BenchmarkNetworkBound(b *testing.B) {
+	latency := 200 * time.Millisecond
+	if v := os.Getenv("EXTRACT_BENCH_LATENCY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		latency = d
+	}
+	for _, c := range []struct {
+		name    string
+		rows    map[string]int
+		permits int
+	}{
+		{"40k+4x2k/permits=4", map[string]int{connector.Customer: 40_000, connector.Contact: 2000, connector.CalendarEvent: 2000,
+			connector.Task: 2000, connector.PhoneCall: 2000}, 4},
+		{"200k/permits=8", map[string]int{connector.Customer: 200_000}, 8},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			t := &testing.T{}
+			h := newHarness(t, netsuitetest.Options{Rows: c.rows, Seed: 9, TimeZone: "UTC", CustomFields: netsuitetest.StandardCustomFields()})
+			defer h.srv.Close()
+			h.client = newBenchClient(b, h.srv, c.permits)
+			h.srv.SetFault(func(r *http.Request) (int, string, bool) {
+				if strings.Contains(r.URL.Path, "/suiteql") || strings.Contains(r.URL.Path, "/serverTime") {
+					time.Sleep(latency)
+				}
+				return 0, "", false
+			})
+			var streams []string
+			pages := 0
+			for _, s := range connector.StreamNames {
+				if n := c.rows[s]; n > 0 {
+					streams = append(streams, s)
+					pages += (n + connector.PageSize - 1) / connector.PageSize
+				}
+			}
+			floor := time.Duration(pages) * latency / time.Duration(c.permits)
+			var wall time.Duration
+			for i := 0; i < b.N; i++ {
+				os.RemoveAll(h.out)
+				os.Remove(h.statePath)
+				start := time.Now()
+				res, err := h.run(streams, Options{Concurrency: c.permits}, faults{})
+				wall += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, s := range res.Streams {
+					if s.Rows != int64(c.rows[s.Stream]) {
+						b.Fatalf("%s: %d rows, want %d", s.Stream, s.Rows, c.rows[s.Stream])
+					}
+				}
+			}
+			wall /= time.Duration(b.N)
+			b.ReportMetric(wall.Seconds(), "wall-s")
+			b.ReportMetric(floor.Seconds(), "floor-s")
+			b.ReportMetric(wall.Seconds()/floor.Seconds(), "x-floor")
+			b.ReportMetric(float64(pages), "pages")
+		})
+	}
+}
+
+// newBenchClient is a client of srv with permits requests in flight at most.
+func newBenchClient(b *testing.B, srv *netsuitetest.Server, permits int) *connector.Client {
+	limited := connector.NewLimiter(permits).Transport(&http.Transport{MaxIdleConnsPerHost: permits})
+	rt, err := auth.NewTransport(auth.Config{Method: auth.OAuth2Refresh, AccountID: account, TokenURL: srv.TokenURL(),
+		ClientID: "demo-client-id", ClientSecret: "demo-client-secret", RefreshToken: srv.RefreshToken()}, limited)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := connector.NewClient(srv.URL(), &http.Client{Transport: rt, Timeout: time.Minute},
+		connector.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return client
 }
 
 // memSource serves synthetic customer pages in keyset order without HTTP, so that a
@@ -120,7 +208,7 @@ func BenchmarkPipelineMemory(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				r := &Runner{Source: &memSource{rows: rows}, Sink: sk, State: st, Opts: Options{Streams: []string{connector.Customer}}}
+				r := &Runner{Source: &memSource{rows: rows}, Sink: sk, State: st, Opts: Options{Streams: []string{connector.Customer}, Concurrency: 1}}
 				res, err := r.Run(context.Background())
 				st.Close()
 				if err != nil || res.Streams[0].Rows != int64(rows) {

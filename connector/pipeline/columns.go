@@ -33,16 +33,41 @@ type CatalogResult struct {
 // them for the next runs. A table the role may not read leaves the run with the catalog
 // it last saw (or none); any other failure fails the run, because rows written without
 // their custom columns would read as NULLs where NetSuite holds values.
-func (r *Runner) catalog(ctx context.Context, opts Options, now time.Time, out *CatalogResult) ([]connector.CustomField, error) {
+// catalogRead is one reading of NetSuite's custom-field catalog.
+type catalogRead struct {
+	fields   []connector.CustomField
+	dropped  []connector.Dropped
+	requests int64
+	err      error
+}
+
+func (r *Runner) readCatalog(ctx context.Context) catalogRead {
+	var c catalogRead
+	c.fields, c.dropped, c.requests, c.err = connector.ReadCustomFields(ctx, r.Source)
+	return c
+}
+
+// catalogStale says whether the run must read the catalog at NetSuite time now: the run
+// wants custom fields and the state holds none younger than the TTL (a full refresh
+// always reads it).
+func (r *Runner) catalogStale(opts Options, now time.Time) bool {
 	if !wantsCustomFields(opts) {
-		return nil, nil
+		return false
 	}
 	ttl := opts.CustomFieldsTTL
 	if ttl <= 0 {
 		ttl = DefaultCustomFieldsTTL
 	}
 	cached, haveCache := r.State.CustomFields()
-	if haveCache && !opts.FullRefresh && now.Sub(cached.FetchedAt) < ttl && cached.FetchedAt.Before(now.Add(time.Minute)) {
+	return !haveCache || opts.FullRefresh || now.Sub(cached.FetchedAt) >= ttl || !cached.FetchedAt.Before(now.Add(time.Minute))
+}
+
+func (r *Runner) catalog(ctx context.Context, opts Options, now time.Time, out *CatalogResult, pre *catalogRead) ([]connector.CustomField, error) {
+	if !wantsCustomFields(opts) {
+		return nil, nil
+	}
+	cached, _ := r.State.CustomFields()
+	if !r.catalogStale(opts, now) {
 		fields := fromState(cached.Fields)
 		*out = CatalogResult{Fields: len(fields), FetchedAt: cached.FetchedAt, Cached: true, Unavailable: cached.Unavailable}
 		if cached.Unavailable != "" {
@@ -51,7 +76,11 @@ func (r *Runner) catalog(ctx context.Context, opts Options, now time.Time, out *
 		}
 		return fields, nil
 	}
-	fields, dropped, requests, err := connector.ReadCustomFields(ctx, r.Source)
+	if pre == nil {
+		read := r.readCatalog(ctx)
+		pre = &read
+	}
+	fields, dropped, requests, err := pre.fields, pre.dropped, pre.requests, pre.err
 	out.Requests = requests
 	for _, d := range dropped {
 		opts.Logger.Warn("NetSuite's customfield table does not serve a column; reading the catalog without it", "column", d.Column.Name, "reason", d.Reason)

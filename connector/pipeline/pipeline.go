@@ -176,16 +176,40 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("%w: --lookback must not be negative", connector.ErrConfig)
 	}
 	var res Result
+	// The session zone, NetSuite's clock and (when the local clock says the cached one
+	// has expired) the custom-field catalog do not depend on each other: ask at once.
+	var (
+		loc     *time.Location
+		zone    string
+		zoneErr error
+		pre     *catalogRead
+		wg      sync.WaitGroup
+	)
 	if opts.Location == nil {
-		loc, raw, err := r.Source.SessionTimeZone(ctx)
-		if err != nil {
-			return res, err
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loc, zone, zoneErr = r.Source.SessionTimeZone(ctx)
+		}()
+	}
+	if r.catalogStale(opts, time.Now().UTC()) {
+		pre = &catalogRead{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			*pre = r.readCatalog(ctx)
+		}()
+	}
+	now, err := r.Source.ServerTime(ctx)
+	wg.Wait()
+	if opts.Location == nil {
+		if zoneErr != nil {
+			return res, zoneErr
 		}
 		opts.Location = loc
-		opts.Logger.Info("session time zone", "zone", raw)
+		opts.Logger.Info("session time zone", "zone", zone)
 	}
 	res.TimeZone = opts.Location.String()
-	now, err := r.Source.ServerTime(ctx)
 	switch {
 	case errors.Is(err, connector.ErrConfig):
 		// The endpoint is refused for this role or account. A local clock ahead of
@@ -197,7 +221,8 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("reading NetSuite's clock: %w", err)
 	}
 	res.ServerTime = now
-	catalog, err := r.catalog(ctx, opts, now, &res.CustomFields)
+	// The catalog read with the clock is used if NetSuite's clock agrees that it was due.
+	catalog, err := r.catalog(ctx, opts, now, &res.CustomFields, pre)
 	if err != nil {
 		return res, err
 	}
@@ -370,7 +395,7 @@ func (s *streamRun) pass(ctx context.Context, st state.Stream) (state.Stream, er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Room for every reader's next page: readers fetch while the writer writes.
-	pages := make(chan batch, 2*max(s.opts.Concurrency, 1))
+	pages := make(chan batch, max(s.opts.Concurrency, 1)+1)
 	sc := newScheduler(*st.Pass, pages, s.opts.pageSize)
 	var fetchErr error
 	var wg sync.WaitGroup
@@ -446,7 +471,9 @@ func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connect
 				if next == nil {
 					return context.Cause(ctx)
 				}
-				w = *next
+				if w, err = s.pastOverlap(ctx, emit, *next); err != nil {
+					return err
+				}
 				s.refresh()
 			}
 		}
@@ -499,7 +526,9 @@ func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connect
 			if next == nil {
 				return context.Cause(ctx)
 			}
-			w = *next
+			if w, err = s.pastOverlap(ctx, emit, *next); err != nil {
+				return err
+			}
 			continue
 		}
 		if slot < 0 {
@@ -522,6 +551,16 @@ func (s *streamRun) seen(rows []schema.RawRow, ids *connector.IDRange) [2]int64 
 		}
 	}
 	return out
+}
+
+// pastOverlap records that the read continues at next, after a repeated hour: a split
+// from then on starts the new slice there, not inside the hour, and a checkpoint need
+// not read the hour again.
+func (s *streamRun) pastOverlap(ctx context.Context, emit func(batch) bool, next connector.Window) (connector.Window, error) {
+	if !emit(batch{rec: s.builder().NewRecord(), resume: next}) {
+		return next, context.Cause(ctx)
+	}
+	return next, nil
 }
 
 // refresh takes the stream's current columns: another reader may have found one that

@@ -248,16 +248,16 @@ func (s *streamRun) reader() *streamRun {
 
 // shouldSlice says whether the rest of the head's window is worth cutting into slices
 // after page, which was not its last, and into how many; left is how many rows remain
-// after it (0 when NetSuite did not say).
+// after it.
 func (s *streamRun) shouldSlice(sc *scheduler, page *connector.Page) (n, left int, ok bool) {
 	if s.cols == nil || s.opts.Concurrency < 2 || sc.off {
 		return 0, 0, false // deletions are read by one reader
 	}
-	pages := s.opts.Concurrency
-	if page.TotalResults > len(page.Items) {
-		left = page.TotalResults - len(page.Items)
-		pages = (left + s.opts.pageSize - 1) / s.opts.pageSize
+	if page.TotalResults <= len(page.Items) {
+		return 0, 0, false // NetSuite did not say how much is left: read on, one page at a time
 	}
+	left = page.TotalResults - len(page.Items)
+	pages := (left + s.opts.pageSize - 1) / s.opts.pageSize
 	if pages < s.opts.sliceMinPages {
 		return 0, 0, false
 	}
@@ -269,7 +269,7 @@ func (s *streamRun) shouldSlice(sc *scheduler, page *connector.Page) (n, left in
 const maxProbeOffset = 100_000 - 1
 
 // plan cuts the rest of the head's window (after w, left rows) into n slices and hands
-// them to the scheduler. With left known and small enough, one-row queries of the ids in
+// them to the scheduler. With left small enough, one-row queries of the ids in
 // order find the n−1 ids that cut it into slices of equal size (from the nearer end, so
 // no offset passes the 100,000-row cap); otherwise the lowest and highest id cut it into
 // ranges of equal width. The queries run at once. It returns false when the head should
@@ -280,7 +280,7 @@ func (s *streamRun) plan(ctx context.Context, sc *scheduler, w connector.Window,
 		offset int
 		last   bool
 	}
-	exact := left > 0 && left <= 2*maxProbeOffset+1
+	exact := left <= 2*maxProbeOffset+1
 	var probes []probe
 	if exact {
 		for i := 1; i < n; i++ {
