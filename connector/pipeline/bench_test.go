@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,13 +52,13 @@ func BenchmarkRun(b *testing.B) {
 
 // BenchmarkNetworkBound runs first extracts against the fake NetSuite answering every
 // SuiteQL page and serverTime after a fixed latency (EXTRACT_BENCH_LATENCY, default
-// 200ms), with the account's permits shared by the run, and reports the wall time, the
+// 800ms), with the account's permits shared by the run, and reports the wall time, the
 // floor — data pages × latency ÷ permits, what a run that kept every permit busy with
 // data pages from its first instant to its last would take — and their ratio. The
 // session zone is UTC so that the generated rows hold no repeated autumn hour, whose
 // extra reads are not data pages.
 func BenchmarkNetworkBound(b *testing.B) {
-	latency := 200 * time.Millisecond
+	latency := 800 * time.Millisecond
 	if v := os.Getenv("EXTRACT_BENCH_LATENCY"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -117,6 +118,44 @@ func BenchmarkNetworkBound(b *testing.B) {
 			b.ReportMetric(float64(pages), "pages")
 		})
 	}
+}
+
+// BenchmarkQuietRun reports what an incremental run with nothing new costs in SuiteQL
+// requests: per record stream, per child stream (as each stream counts its own), and in
+// all (as the fake NetSuite counts them), after a first run of every stream.
+func BenchmarkQuietRun(b *testing.B) {
+	t := &testing.T{}
+	h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(3000), Seed: 9, CustomFields: netsuitetest.StandardCustomFields()})
+	defer h.srv.Close()
+	streams := connector.AllStreams()
+	if _, err := h.run(streams, Options{}, faults{}); err != nil {
+		b.Fatal(err)
+	}
+	var records, children, total int
+	for i := 0; i < b.N; i++ {
+		nextSecond()
+		h.srv.ResetStats()
+		res, err := h.run(streams, Options{}, faults{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range res.Streams {
+			if s.Rows != 0 {
+				b.Fatalf("%s: a quiet run wrote %d rows", s.Stream, s.Rows)
+			}
+			if slices.Contains(connector.StreamNames, s.Stream) {
+				records += int(s.Requests)
+			} else {
+				children += int(s.Requests)
+			}
+		}
+		for _, n := range h.srv.Stats().SuiteQLRequests {
+			total += n
+		}
+	}
+	b.ReportMetric(float64(records)/float64(b.N)/float64(len(connector.StreamNames)), "requests/record-stream")
+	b.ReportMetric(float64(children)/float64(b.N)/float64(len(connector.ChildStreamNames)), "requests/child-stream")
+	b.ReportMetric(float64(total)/float64(b.N), "requests/run")
 }
 
 // newBenchClient is a client of srv with permits requests in flight at most.
