@@ -660,11 +660,18 @@ func (c *childRun) incremental(ctx context.Context, st state.Stream) error {
 			return nil
 		}
 	}
-	changed := c.spec.ChangedParents()
-	if err := c.window(ctx, lower, upper, func(_ []schema.Column, lo, up time.Time) (string, error) {
-		return connector.BuildQuery(changed, connector.Window{Lower: lo, Upper: up}, loc)
-	}, false, collect("id")); err != nil {
-		return err
+	if ids, ok := c.opts.feeds[c.spec.Parent].parents(ctx, lower, upper); ok {
+		// The parent stream's pass of this run read them.
+		parents = append(parents, ids...)
+	} else if ctx.Err() != nil {
+		return context.Cause(ctx)
+	} else {
+		changed := c.spec.ChangedParents()
+		if err := c.window(ctx, lower, upper, func(_ []schema.Column, lo, up time.Time) (string, error) {
+			return connector.BuildQuery(changed, connector.Window{Lower: lo, Upper: up}, loc)
+		}, false, collect("id")); err != nil {
+			return err
+		}
 	}
 	deletions, err := connector.Deletions(c.spec.Parent)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/netsuitetest"
+	"github.com/extract-dev/extract/state"
 	"github.com/extract-dev/extract/sink"
 )
 
@@ -371,6 +372,46 @@ func TestFullReadResumes(t *testing.T) {
 	// About 3,900 lines, 4 pages; two files' worth were read before the stop.
 	if n := h.queries()[connector.CustomerAddressBook]; n > 4 {
 		t.Errorf("the resumed read sent %d queries to the address book, want at most the remaining pages and the catch-up", n)
+	}
+	h.assertChildMatchesTruth(connector.CustomerAddressBook)
+}
+
+// TestChildUsesItsParentsPass: with its parent record stream in the run, an incremental
+// read of a child stream takes the parents that changed from the parent's pass over the
+// same window instead of asking NetSuite (a quiet run costs it one query less), and finds
+// lines added and removed through their parents all the same. When the windows differ
+// (the parent's state was reset), the child asks NetSuite itself.
+func TestChildUsesItsParentsPass(t *testing.T) {
+	h := newHarness(t, childOpts(1200, 43))
+	streams := []string{connector.CustomerAddressBook, connector.Customer}
+	h.mustRun(streams, Options{})
+	nextSecond()
+	res := h.mustRun(streams, Options{})
+	if ab := res.Streams[0]; ab.Requests != 2 || ab.Rows != 0 {
+		t.Errorf("quiet run of the address book beside its parent: %d requests, %d rows; want 2 and none", ab.Requests, ab.Rows)
+	}
+	book := h.srv.AddressBook(connector.Customer)
+	h.srv.RemoveAddressLine(connector.Customer, book[5]["internalid"].(int64))
+	h.srv.AddAddressLine(connector.Customer, book[40]["entity"].(int64), netsuitetest.Row{"label": "New", "addr1": "1 Main St", "city": "Springfield", "country": "US"})
+	nextSecond()
+	res = h.mustRun(streams, Options{})
+	if ab := res.Streams[0]; ab.Rows != 1 || ab.Deleted != 1 {
+		t.Errorf("after one line added and one removed: %d rows, %d tombstones", ab.Rows, ab.Deleted)
+	}
+	h.assertChildMatchesTruth(connector.CustomerAddressBook)
+
+	st, err := state.Open(h.statePath, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Reset(connector.Customer); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	nextSecond()
+	res = h.mustRun(streams, Options{})
+	if ab := res.Streams[0]; ab.Requests != 3 || ab.Rows != 0 {
+		t.Errorf("quiet run of the address book while its parent reads all history: %d requests, %d rows; want 3 and none", ab.Requests, ab.Rows)
 	}
 	h.assertChildMatchesTruth(connector.CustomerAddressBook)
 }

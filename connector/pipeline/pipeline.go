@@ -83,6 +83,8 @@ type Options struct {
 	// pageSize (default connector.PageSize) and sliceMinPages (default sliceMinPages)
 	// let tests slice small passes.
 	pageSize, sliceMinPages int
+	// feeds are the parent record streams' ids for the child streams of this run.
+	feeds map[string]*parentFeed
 }
 
 // localClockMargin keeps a watermark taken from the local clock behind NetSuite's.
@@ -233,7 +235,24 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	if opts.StreamConcurrency > 0 {
 		g.SetLimit(opts.StreamConcurrency)
 	}
-	for i, name := range opts.Streams {
+	opts.feeds = map[string]*parentFeed{}
+	for _, name := range opts.Streams {
+		if spec, child := connector.ChildOf(name); child && slices.Contains(opts.Streams, spec.Parent) && opts.feeds[spec.Parent] == nil {
+			opts.feeds[spec.Parent] = newParentFeed()
+		}
+	}
+	// Record streams start first: a child stream may wait for its parent's ids, and with
+	// StreamConcurrency set, a parent that has not started would never come.
+	order := make([]int, 0, len(opts.Streams))
+	for _, child := range []bool{false, true} {
+		for i, name := range opts.Streams {
+			if _, isChild := connector.ChildOf(name); isChild == child {
+				order = append(order, i)
+			}
+		}
+	}
+	for _, i := range order {
+		name := opts.Streams[i]
 		g.Go(func() error {
 			results[i].Stream = name
 			run := r.runStream
@@ -264,7 +283,9 @@ func (r *Runner) runStream(ctx context.Context, src Source, opts Options, now ti
 		return err
 	}
 	defer cols.report(res)
-	records := streamRun{opts: opts, src: src, mu: &sync.Mutex{}, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
+	feed := opts.feeds[name]
+	defer feed.close()
+	records := streamRun{opts: opts, src: src, mu: &sync.Mutex{}, feed: feed, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
 		out: cols.table, query: connector.Query{Table: cols.table}, key: name, written: &res.Rows, cols: cols,
 		toRow: func(row schema.RawRow) schema.RawRow { row[connector.DeletedColumn] = "F"; return row }}
 	if res.From, res.To, err = records.sync(ctx); err != nil {
@@ -277,6 +298,7 @@ func (r *Runner) runStream(ctx context.Context, src Source, opts Options, now ti
 	deletions := records
 	deletions.out = cols.table // the records' final columns
 	deletions.query, deletions.key, deletions.written, deletions.toRow, deletions.cols = q, DeletionsKey(name), &res.Deleted, tombstone, nil
+	deletions.feed = nil
 	deletions.log = log.With("part", "deletions")
 	if _, _, err := deletions.sync(ctx); err != nil {
 		if !errors.Is(err, connector.ErrConfig) {
@@ -326,6 +348,8 @@ type streamRun struct {
 	query   connector.Query                   // what is selected
 	cols    *streamColumns                    // the records' columns, which shrink as NetSuite refuses some; nil for deletions
 	mu      *sync.Mutex                       // shared by the pass's readers: res.Requests, cols
+	feed    *parentFeed                       // the child streams waiting for this stream's ids, if any
+	collect *idCollector                      // the ids the pass in progress wrote, for feed
 	key     string                            // state entry
 	written *int64                            // the result counter this query's rows add to
 	toRow   func(schema.RawRow) schema.RawRow // query row → output row
@@ -350,9 +374,17 @@ func (s *streamRun) sync(ctx context.Context) (from, to time.Time, err error) {
 	}
 	if p, ok := s.newPass(st); ok {
 		st.Pass = p
+		if s.feed != nil {
+			s.collect = &idCollector{}
+		}
 		if st, err = s.pass(ctx, st); err != nil {
 			return from, from, err
 		}
+		if s.feed != nil && !s.collect.overflow {
+			s.feed.lower, s.feed.upper, s.feed.ids, s.feed.ok = p.Lower, p.Upper, s.collect.ids, true
+			s.feed.close() // the children need not wait for the deletions
+		}
+		s.collect = nil
 	}
 	return from, st.Watermark, nil
 }
@@ -732,6 +764,7 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 				}
 				fileSchema = b.rec.Schema()
 			}
+			s.collect.add(b.rec, s.query.Table.PrimaryKey)
 			err := f.Write(b.rec)
 			b.rec.Release()
 			if err != nil {
