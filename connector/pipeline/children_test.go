@@ -10,8 +10,8 @@ import (
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/netsuitetest"
-	"github.com/extract-dev/extract/state"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/state"
 )
 
 var childStreams = []string{connector.CustomerAddressBook, connector.ContactAddressBook, connector.CustomerSubsidiaryRelationship}
