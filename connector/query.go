@@ -17,9 +17,28 @@ const (
 
 // Keyset is a position in (lastmodifieddate, id) order. Cursor is the datetime exactly as
 // NetSuite rendered it with TO_CHAR in the session zone, so it is replayed verbatim.
+//
+// Tie is the value of the query's tie-breaker column (Query.Tie), for queries whose
+// (cursor, id) is not unique. Empty means after every row with this cursor and id: the
+// position of a query without a tie-breaker, which a query with one may resume from.
 type Keyset struct {
 	Cursor string
 	ID     int64
+	Tie    string
+}
+
+// After reports whether k comes strictly after o in (cursor, id, tie) order. Outside a
+// repeated hour the cursor text is fixed-width, so text order is time order; ties compare
+// as bytes, which is SuiteQL's (Oracle's BINARY) order for the ASCII names they hold.
+func (k Keyset) After(o Keyset) bool {
+	switch {
+	case k.Cursor != o.Cursor:
+		return k.Cursor > o.Cursor
+	case k.ID != o.ID:
+		return k.ID > o.ID
+	default:
+		return o.Tie != "" && k.Tie > o.Tie
+	}
 }
 
 // Window is the part of a stream one query reads: rows with Lower ≤ lastmodifieddate <
@@ -35,15 +54,27 @@ type Window struct {
 type Query struct {
 	Table  schema.Table
 	Filter string
+	// Tie names a text column of Table that breaks ties of (cursor, primary key) when
+	// they are not unique (the deletions of several streams, whose ids can collide): it
+	// is ordered on last and the keyset continues after Keyset.Tie. Empty for the rest.
+	Tie string
+}
+
+// TieOf returns a row's tie-breaker value ("" for a query without one).
+func (q Query) TieOf(row schema.RawRow) string {
+	if q.Tie == "" {
+		return ""
+	}
+	return row[q.Tie]
 }
 
 // BuildQuery renders q over w. Datetime bounds are written as wall times in the session
 // zone loc, because NetSuite reads TO_TIMESTAMP literals in the session zone.
 //
-// The order is unique — (lastmodifieddate, id) — and the keyset is spelt out as
-// "a > x OR (a = x AND b > y)" because Oracle has no row-value inequality. Every reference
-// is qualified with the table name so that ORDER BY sorts on the stored instant and not on
-// the TO_CHAR alias of the same name.
+// The order is unique — (lastmodifieddate, id), then q.Tie if set — and the keyset is
+// spelt out as "a > x OR (a = x AND b > y)" because Oracle has no row-value inequality.
+// Every reference is qualified with the table name so that ORDER BY sorts on the stored
+// instant and not on the TO_CHAR alias of the same name.
 func BuildQuery(q Query, w Window, loc *time.Location) (string, error) {
 	t := q.Table
 	var b strings.Builder
@@ -77,12 +108,34 @@ func BuildQuery(q Query, w Window, loc *time.Location) (string, error) {
 			return "", fmt.Errorf("keyset cursor %q is not YYYY-MM-DD HH:MM:SS", w.After.Cursor)
 		}
 		lit := timestampLiteral(w.After.Cursor)
-		conds = append(conds, fmt.Sprintf("(%s > %s OR (%s = %s AND %s > %s))",
-			cursor, lit, cursor, lit, id, strconv.FormatInt(w.After.ID, 10)))
+		n := strconv.FormatInt(w.After.ID, 10)
+		next := fmt.Sprintf("%s > %s", id, n)
+		if q.Tie != "" && w.After.Tie != "" {
+			tie, err := tieLiteral(w.After.Tie)
+			if err != nil {
+				return "", err
+			}
+			next = fmt.Sprintf("(%s OR (%s = %s AND %s.%s > %s))", next, id, n, t.Name, q.Tie, tie)
+		}
+		conds = append(conds, fmt.Sprintf("(%s > %s OR (%s = %s AND %s))", cursor, lit, cursor, lit, next))
 	}
 	b.WriteString(strings.Join(conds, " AND "))
 	fmt.Fprintf(&b, " ORDER BY %s, %s", cursor, id)
+	if q.Tie != "" {
+		fmt.Fprintf(&b, ", %s.%s", t.Name, q.Tie)
+	}
 	return b.String(), nil
+}
+
+// tieLiteral quotes a tie-breaker value that came from NetSuite. Only names (letters,
+// digits, underscores) are accepted, so nothing else can reach the query.
+func tieLiteral(v string) (string, error) {
+	for _, r := range v {
+		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "", fmt.Errorf("keyset tie-breaker %q is not a name", v)
+		}
+	}
+	return "'" + v + "'", nil
 }
 
 // bound renders "cursor op at" with a wall-time literal that names one instant only. The
