@@ -124,11 +124,11 @@ type Pass struct {
 	// round trip.
 	AfterCursor string `json:"after_cursor,omitempty"`
 	AfterID     int64  `json:"after_id,omitempty"` // and its id: the keyset position
+	Rows        int64  `json:"rows"`               // rows written in this pass so far
 	// AfterTie is the last row's tie-breaker, for a query whose (cursor, id) is not
 	// unique (the deletions of several streams read together: the record type); empty
 	// means after every row with that cursor and id.
 	AfterTie string `json:"after_tie,omitempty"`
-	Rows        int64  `json:"rows"`               // rows written in this pass so far
 }
 
 // ScanProgress is where a full read of a child stream stands: every line up to After has
