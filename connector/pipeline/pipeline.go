@@ -57,8 +57,9 @@ type Options struct {
 	FullRefresh bool
 	// FileRows closes a file and checkpoints once it holds this many rows (default 100,000).
 	FileRows int64
-	// StreamConcurrency is how many streams run at once (default: all). The account-wide
-	// request limit lives in the HTTP transport, not here.
+	// StreamConcurrency is how many streams run at once (default: all); the reader of the
+	// record streams' deletions counts as one. The account-wide request limit lives in
+	// the HTTP transport, not here.
 	StreamConcurrency int
 	// Columns is each stream's column selection (streams not named take every column).
 	Columns map[string]connector.ColumnSelection
