@@ -27,9 +27,9 @@ import (
 // Each stream keeps its own state entry (DeletionsKey): its watermark, and the shared
 // pass while one is unfinished. The query reads from the lowest lower bound among the
 // streams (watermark − look-back, or the start date, or all history); rows below a
-// stream's own bound are not written for it. Files roll at FileRows rows (of all
-// streams together); at each roll every open file is committed and then all the
-// entries are saved in one atomic write, so a crash anywhere resumes from rows that are
+// stream's own bound are not written for it. Files roll when FileRows rows (of all
+// streams together) were read; at each roll every open file is committed and then all
+// the entries are saved in one atomic write, so a crash anywhere resumes from rows that are
 // durable for every stream.
 //
 // An unfinished pass is resumed when every stream's entry holds the same one (a crash
@@ -62,8 +62,11 @@ type deletionsRun struct {
 	reader  streamRun    // the query; its batches are deletionRow records
 	res     StreamResult // the reader's: only Requests is used
 
-	pass    state.Pass // the pass being read
-	pending int64      // rows in the open files
+	pass state.Pass // the pass being read
+	// unsaved is how many rows were read since the last checkpoint: those in the open
+	// files, and those below their stream's bound (a stream new to the run can make the
+	// query read a long history that the others skip; its position is saved too).
+	unsaved int64
 }
 
 // deletionTarget is one stream's share of the deletions.
@@ -223,16 +226,17 @@ func (d *deletionsRun) read(ctx context.Context, p state.Pass) error {
 }
 
 // write routes each batch's rows to their streams' files and commits them all (then
-// the checkpoint) once FileRows rows are open or the pass ends.
+// the checkpoint) once FileRows rows were read or the pass ends.
 func (d *deletionsRun) write(pages <-chan batch) error {
 	defer d.abort()
 	for b := range pages {
+		d.unsaved += b.rec.NumRows()
 		err := d.route(b.rec)
 		b.rec.Release()
 		if err != nil {
 			return err
 		}
-		if !b.final && d.pending < d.opts.FileRows {
+		if !b.final && d.unsaved < d.opts.FileRows {
 			continue
 		}
 		if err := d.commit(b.resume, b.final); err != nil {
@@ -281,7 +285,6 @@ func (d *deletionsRun) route(rec arrow.Record) error {
 		}
 		out := t.b.NewRecord()
 		err := t.f.Write(out)
-		d.pending += out.NumRows()
 		out.Release()
 		if err != nil {
 			return err
@@ -342,7 +345,7 @@ func (d *deletionsRun) commit(resume connector.Window, final bool) error {
 		next.UpdatedAt = time.Now().UTC()
 		entries[t.key] = next
 	}
-	d.pending = 0
+	d.unsaved = 0
 	if err := d.store.SaveAll(entries); err != nil {
 		return err
 	}
@@ -370,7 +373,7 @@ func (d *deletionsRun) abort() {
 		}
 		t.close()
 	}
-	d.pending = 0
+	d.unsaved = 0
 }
 
 // report adds each stream's tombstones and files to its result; unavailable marks them
