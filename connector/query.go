@@ -28,8 +28,10 @@ type Keyset struct {
 }
 
 // After reports whether k comes strictly after o in (cursor, id, tie) order. Outside a
-// repeated hour the cursor text is fixed-width, so text order is time order; ties compare
-// as bytes, which is SuiteQL's (Oracle's BINARY) order for the ASCII names they hold.
+// repeated hour the cursor text is fixed-width, so text order is time order. Ties compare
+// as bytes: Oracle's default (BINARY) order of the ASCII names they hold, assumed to be
+// SuiteQL's too (not documented). Were it not, rows of one page that share a cursor and an
+// id would fail the strict-order check of the page loudly.
 func (k Keyset) After(o Keyset) bool {
 	switch {
 	case k.Cursor != o.Cursor:
