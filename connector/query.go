@@ -18,9 +18,30 @@ const (
 
 // Keyset is a position in (lastmodifieddate, id) order. Cursor is the datetime exactly as
 // NetSuite rendered it with TO_CHAR in the session zone, so it is replayed verbatim.
+//
+// Tie is the value of the query's tie-breaker column (Query.Tie), for queries whose
+// (cursor, id) is not unique. Empty means after every row with this cursor and id: the
+// position of a query without a tie-breaker, which a query with one may resume from.
 type Keyset struct {
 	Cursor string
 	ID     int64
+	Tie    string
+}
+
+// After reports whether k comes strictly after o in (cursor, id, tie) order. Outside a
+// repeated hour the cursor text is fixed-width, so text order is time order. Ties compare
+// as bytes: Oracle's default (BINARY) order of the ASCII names they hold, assumed to be
+// SuiteQL's too (not documented). Were it not, rows of one page that share a cursor and an
+// id would fail the strict-order check of the page loudly.
+func (k Keyset) After(o Keyset) bool {
+	switch {
+	case k.Cursor != o.Cursor:
+		return k.Cursor > o.Cursor
+	case k.ID != o.ID:
+		return k.ID > o.ID
+	default:
+		return o.Tie != "" && k.Tie > o.Tie
+	}
 }
 
 // Window is the part of a stream one query reads: rows with Lower ≤ lastmodifieddate <
@@ -38,6 +59,18 @@ type Query struct {
 	Filter string
 	// IDs, when set, restricts the query to one slice of the table's keys.
 	IDs *IDRange
+	// Tie names a text column of Table that breaks ties of (cursor, primary key) when
+	// they are not unique (the deletions of several streams, whose ids can collide): it
+	// is ordered on last and the keyset continues after Keyset.Tie. Empty for the rest.
+	Tie string
+}
+
+// TieOf returns a row's tie-breaker value ("" for a query without one).
+func (q Query) TieOf(row schema.RawRow) string {
+	if q.Tie == "" {
+		return ""
+	}
+	return row[q.Tie]
 }
 
 // IDRange is From ≤ id < Until; math.MinInt64 and math.MaxInt64 leave that side open.
@@ -51,10 +84,10 @@ func (r IDRange) Contains(id int64) bool { return id >= r.From && id < r.Until }
 // BuildQuery renders q over w. Datetime bounds are written as wall times in the session
 // zone loc, because NetSuite reads TO_TIMESTAMP literals in the session zone.
 //
-// The order is unique — (lastmodifieddate, id) — and the keyset is spelt out as
-// "a > x OR (a = x AND b > y)" because Oracle has no row-value inequality. Every reference
-// is qualified with the table name so that ORDER BY sorts on the stored instant and not on
-// the TO_CHAR alias of the same name.
+// The order is unique — (lastmodifieddate, id), then q.Tie if set — and the keyset is
+// spelt out as "a > x OR (a = x AND b > y)" because Oracle has no row-value inequality.
+// Every reference is qualified with the table name so that ORDER BY sorts on the stored
+// instant and not on the TO_CHAR alias of the same name.
 func BuildQuery(q Query, w Window, loc *time.Location) (string, error) {
 	t := q.Table
 	var b strings.Builder
@@ -63,6 +96,9 @@ func BuildQuery(q Query, w Window, loc *time.Location) (string, error) {
 		return "", err
 	}
 	fmt.Fprintf(&b, " ORDER BY %s.%s, %s.%s", t.Name, t.Cursor, t.Name, t.PrimaryKey)
+	if q.Tie != "" {
+		fmt.Fprintf(&b, ", %s.%s", t.Name, q.Tie)
+	}
 	return b.String(), nil
 }
 
@@ -127,11 +163,30 @@ func writeWhere(b *strings.Builder, q Query, w Window, loc *time.Location) error
 			return fmt.Errorf("keyset cursor %q is not YYYY-MM-DD HH:MM:SS", w.After.Cursor)
 		}
 		lit := timestampLiteral(w.After.Cursor)
-		conds = append(conds, fmt.Sprintf("(%s > %s OR (%s = %s AND %s > %s))",
-			cursor, lit, cursor, lit, id, strconv.FormatInt(w.After.ID, 10)))
+		n := strconv.FormatInt(w.After.ID, 10)
+		next := fmt.Sprintf("%s > %s", id, n)
+		if q.Tie != "" && w.After.Tie != "" {
+			tie, err := tieLiteral(w.After.Tie)
+			if err != nil {
+				return err
+			}
+			next = fmt.Sprintf("(%s OR (%s = %s AND %s.%s > %s))", next, id, n, t.Name, q.Tie, tie)
+		}
+		conds = append(conds, fmt.Sprintf("(%s > %s OR (%s = %s AND %s))", cursor, lit, cursor, lit, next))
 	}
 	b.WriteString(strings.Join(conds, " AND "))
 	return nil
+}
+
+// tieLiteral quotes a tie-breaker value that came from NetSuite. Only names (letters,
+// digits, underscores) are accepted, so nothing else can reach the query.
+func tieLiteral(v string) (string, error) {
+	for _, r := range v {
+		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "", fmt.Errorf("keyset tie-breaker %q is not a name", v)
+		}
+	}
+	return "'" + v + "'", nil
 }
 
 // bound renders "cursor op at" with a wall-time literal that names one instant only. The

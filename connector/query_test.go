@@ -253,3 +253,81 @@ func TestDeletionsQuery(t *testing.T) {
 		t.Error("unknown stream accepted")
 	}
 }
+
+func TestAllDeletionsQuery(t *testing.T) {
+	q, err := AllDeletions([]string{Customer, Task})
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	upper := time.Date(2024, 7, 1, 19, 0, 0, 0, time.UTC)
+	sql, err := BuildQuery(q, Window{Upper: upper, After: &Keyset{Cursor: "2024-03-10 03:00:00", ID: 42, Tie: "task"}}, la)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "SELECT deletedrecord.recordid, deletedrecord.type, TO_CHAR(deletedrecord.deleteddate, 'YYYY-MM-DD HH24:MI:SS') AS deleteddate " +
+		"FROM deletedrecord WHERE deletedrecord.type IN ('customer', 'Customer', 'CUSTOMER', 'custjob', 'CustJob', 'CUSTJOB', 'task', 'Task', 'TASK') " +
+		"AND deletedrecord.deleteddate < TO_TIMESTAMP('2024-07-01 12:00:00', 'YYYY-MM-DD HH24:MI:SS') " +
+		"AND (deletedrecord.deleteddate > TO_TIMESTAMP('2024-03-10 03:00:00', 'YYYY-MM-DD HH24:MI:SS') " +
+		"OR (deletedrecord.deleteddate = TO_TIMESTAMP('2024-03-10 03:00:00', 'YYYY-MM-DD HH24:MI:SS') " +
+		"AND (deletedrecord.recordid > 42 OR (deletedrecord.recordid = 42 AND deletedrecord.type > 'task')))) " +
+		"ORDER BY deletedrecord.deleteddate, deletedrecord.recordid, deletedrecord.type"
+	if sql != want {
+		t.Fatalf("got\n%s\nwant\n%s", sql, want)
+	}
+	// A position without a tie (a per-stream pass of an earlier version) continues after
+	// every row with its cursor and id.
+	sql, err = BuildQuery(q, Window{Upper: upper, After: &Keyset{Cursor: "2024-03-10 03:00:00", ID: 42}}, la)
+	if err != nil || !strings.Contains(sql, "AND deletedrecord.recordid > 42)) ORDER BY") {
+		t.Fatalf("tie-less keyset: %s %v", sql, err)
+	}
+	if _, err := BuildQuery(q, Window{Upper: upper, After: &Keyset{Cursor: "2024-03-10 03:00:00", ID: 42, Tie: "x' OR 1=1 --"}}, la); err == nil {
+		t.Fatal("a tie-breaker that is not a name reached the query")
+	}
+	if _, err := AllDeletions(nil); err == nil {
+		t.Error("no stream accepted")
+	}
+	if _, err := AllDeletions([]string{Customer, CustomerAddressBook}); err == nil {
+		t.Error("a child stream accepted")
+	}
+}
+
+func TestDeletedStreamSpellingsAreUnique(t *testing.T) {
+	seen := map[string]string{}
+	for _, s := range StreamNames {
+		for _, typ := range deletedTypes[s] {
+			if other, dup := seen[typ]; dup {
+				t.Errorf("type %q stands for %s and %s", typ, other, s)
+			}
+			seen[typ] = s
+			if got, ok := DeletedStream(typ); !ok || got != s {
+				t.Errorf("DeletedStream(%q) = %q, %v; want %s", typ, got, ok, s)
+			}
+		}
+	}
+	if _, ok := DeletedStream("invoice"); ok {
+		t.Error("an unknown type maps to a stream")
+	}
+}
+
+func TestKeysetAfter(t *testing.T) {
+	k := func(c string, id int64, tie string) Keyset { return Keyset{Cursor: c, ID: id, Tie: tie} }
+	cases := []struct {
+		a, b Keyset
+		want bool
+	}{
+		{k("2024-01-01 00:00:01", 1, ""), k("2024-01-01 00:00:00", 9, ""), true},
+		{k("2024-01-01 00:00:00", 2, ""), k("2024-01-01 00:00:00", 1, ""), true},
+		{k("2024-01-01 00:00:00", 1, ""), k("2024-01-01 00:00:00", 1, ""), false},
+		{k("2024-01-01 00:00:00", 1, "task"), k("2024-01-01 00:00:00", 1, "customer"), true},
+		{k("2024-01-01 00:00:00", 1, "customer"), k("2024-01-01 00:00:00", 1, "task"), false},
+		// No tie: after every row with that cursor and id.
+		{k("2024-01-01 00:00:00", 1, "task"), k("2024-01-01 00:00:00", 1, ""), false},
+		{k("2024-01-01 00:00:00", 0, "task"), k("2024-01-01 00:00:00", 1, "customer"), false},
+	}
+	for _, tc := range cases {
+		if got := tc.a.After(tc.b); got != tc.want {
+			t.Errorf("%+v.After(%+v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

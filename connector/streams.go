@@ -130,6 +130,38 @@ func Deletions(stream string) (Query, error) {
 	return Query{Table: deletedRecord, Filter: "deletedrecord.type IN (" + strings.Join(quoted, ", ") + ")"}, nil
 }
 
+// AllDeletions is the query for the deletions of several record streams at once, in
+// (deleteddate, recordid, type) order. Entity ids (customers, contacts) and activity ids
+// (events, tasks, calls) are separate id spaces, so two streams' deletions can share a
+// deleteddate and a recordid; the type makes the order unique (each spelling stands for
+// one stream, see DeletedStream) and is the keyset's tie-breaker.
+func AllDeletions(streams []string) (Query, error) {
+	if len(streams) == 0 {
+		return Query{}, fmt.Errorf("%w: no stream to read deletions for", ErrConfig)
+	}
+	var quoted []string
+	for _, s := range streams {
+		types, ok := deletedTypes[s]
+		if !ok {
+			return Query{}, fmt.Errorf("%w: stream %q has no deleted records", ErrConfig, s)
+		}
+		for _, t := range types {
+			quoted = append(quoted, "'"+t+"'")
+		}
+	}
+	return Query{Table: deletedRecord, Filter: "deletedrecord.type IN (" + strings.Join(quoted, ", ") + ")", Tie: "type"}, nil
+}
+
+// DeletedStream returns the record stream a deletedrecord.type value stands for.
+func DeletedStream(typ string) (string, bool) {
+	for s, types := range deletedTypes {
+		if slices.Contains(types, typ) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
 // ParseStreams reads a comma-separated stream list; empty means all streams.
 func ParseStreams(list string) ([]string, error) {
 	if strings.TrimSpace(list) == "" {

@@ -127,6 +127,10 @@ type Pass struct {
 	AfterCursor string `json:"after_cursor,omitempty"`
 	AfterID     int64  `json:"after_id,omitempty"` // and its id: the keyset position
 	Rows        int64  `json:"rows"`               // rows written in this pass so far
+	// AfterTie is the last row's tie-breaker, for a query whose (cursor, id) is not
+	// unique (the deletions of several streams read together: the record type); empty
+	// means after every row with that cursor and id.
+	AfterTie string `json:"after_tie,omitempty"`
 	// Slices, once the pass is split for concurrent reading, cut the rest of it (every
 	// row after the keyset position above) into id ranges that partition all ids; each is
 	// read on its own and the pass is done when all of them are. Empty: one keyset read.
@@ -312,6 +316,37 @@ func (s *Store) Save(name string, st Stream) error {
 	return s.update("save stream "+strconv.Quote(name), func(next *File, now time.Time) error {
 		st.UpdatedAt = now
 		next.Streams[name] = st
+		return nil
+	})
+}
+
+// SaveAll replaces the checkpoints of several streams and persists the whole file
+// atomically: after a crash the file holds all of them or none. It is Save for
+// checkpoints that cover the same rows (the deletions of several streams read by one
+// query) and must never be seen apart.
+func (s *Store) SaveAll(entries map[string]Stream) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	next := make(map[string]Stream, len(entries))
+	names := make([]string, 0, len(entries))
+	for name, st := range entries {
+		if name == "" {
+			return fmt.Errorf("state file %s: save: empty stream name", s.path)
+		}
+		st = st.utc()
+		if err := st.validate(); err != nil {
+			return fmt.Errorf("state file %s: save stream %q: %w", s.path, name, err)
+		}
+		next[name] = st
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return s.update(fmt.Sprintf("save streams %q", names), func(f *File, now time.Time) error {
+		for name, st := range next {
+			st.UpdatedAt = now
+			f.Streams[name] = st
+		}
 		return nil
 	})
 }

@@ -855,3 +855,59 @@ func TestStaleTempCleanup(t *testing.T) {
 		}
 	}
 }
+
+// SaveAll writes several checkpoints in one atomic write: a fault at any step leaves
+// all of them old or (past the rename) all of them new; an invalid entry saves nothing.
+func TestSaveAll(t *testing.T) {
+	for _, step := range []string{"", stepTempWritten, stepTempSynced, stepRenamed} {
+		t.Run("fault="+step, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.json")
+			s := openT(t, path)
+			for _, n := range []string{"a.deleted", "b.deleted", "c"} {
+				if err := s.Save(n, Stream{Watermark: fixedAt, RowsTotal: 1}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			writes := 0
+			s.SetFaultHook(func(st string) error {
+				if st == stepTempWritten {
+					writes++
+				}
+				if st == step {
+					return errInjected
+				}
+				return nil
+			})
+			p := &Pass{Lower: fixedAt, Upper: fixedAt.Add(time.Hour), AfterCursor: "2024-11-03 05:00:00", AfterID: 7, AfterTie: "task", Rows: 2}
+			err := s.SaveAll(map[string]Stream{
+				"a.deleted": {Watermark: fixedAt.In(berlin), Pass: p, RowsTotal: 3},
+				"b.deleted": {Watermark: fixedAt, Pass: p, RowsTotal: 4},
+			})
+			if (step == "") != (err == nil) || writes != 1 {
+				t.Fatalf("SaveAll = %v after %d writes", err, writes)
+			}
+			f, lerr := Load(path)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			a, b := f.Streams["a.deleted"], f.Streams["b.deleted"]
+			if (a.Pass == nil) != (b.Pass == nil) || (a.Pass == nil) != (step == stepTempWritten || step == stepTempSynced) {
+				t.Fatalf("on disk a=%+v b=%+v", a, b)
+			}
+			if a.Pass != nil && (!reflect.DeepEqual(*a.Pass, *p) || a.RowsTotal != 3 || b.RowsTotal != 4 || a.Watermark.Location() != time.UTC || !a.UpdatedAt.Equal(fixedAt)) {
+				t.Fatalf("on disk a=%+v (pass %+v) b=%+v", a, *a.Pass, b)
+			}
+			if f.Streams["c"].RowsTotal != 1 {
+				t.Fatalf("an entry not named changed: %+v", f.Streams["c"])
+			}
+		})
+	}
+	s := openT(t, filepath.Join(t.TempDir(), "state.json"))
+	bad := &Pass{Lower: fixedAt, Upper: fixedAt}
+	if err := s.SaveAll(map[string]Stream{"a": {}, "b": {Pass: bad}}); err == nil || len(s.Snapshot().Streams) != 0 {
+		t.Fatalf("an invalid entry: %v, %d entries saved", err, len(s.Snapshot().Streams))
+	}
+	if err := s.SaveAll(nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -155,6 +155,9 @@ func printSummary(w io.Writer, sum *runSummary, asJSON bool) {
 	if len(remembered) > 0 {
 		fmt.Fprintf(w, "not extracted, refused by NetSuite in an earlier run (extract discover asks again): %s\n", strings.Join(remembered, ", "))
 	}
+	if sum.DeletionRequests > 0 {
+		fmt.Fprintf(w, "deleted records: %s for all record streams\n", plural(sum.DeletionRequests, "request"))
+	}
 	cf := sum.CustomFields
 	switch {
 	case cf.Unavailable != "":

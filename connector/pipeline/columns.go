@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/extract-dev/extract/connector"
@@ -141,6 +142,9 @@ type streamColumns struct {
 	stream string
 	log    *slog.Logger
 
+	// mu guards table for readers outside the stream's own goroutine (current); the
+	// stream reads it directly, and only drop changes it.
+	mu      sync.Mutex
 	table   schema.Table
 	saved   state.Schema   // as last staged in the state
 	prev    []state.Column // the previous run's columns, for the change line
@@ -213,7 +217,11 @@ func (c *streamColumns) stage(sc state.Schema) error {
 func (c *streamColumns) drop(col schema.Column, reason string) error {
 	c.log.Warn("NetSuite refuses a column; extracting without it (absent from the files from here on, not written as NULL)",
 		"column", col.Name, "reason", reason)
-	c.table.Columns = slices.DeleteFunc(slices.Clone(c.table.Columns), func(o schema.Column) bool { return o.Name == col.Name })
+	t := c.table
+	t.Columns = slices.DeleteFunc(slices.Clone(t.Columns), func(o schema.Column) bool { return o.Name == col.Name })
+	c.mu.Lock()
+	c.table = t
+	c.mu.Unlock()
 	c.dropped = append(c.dropped, DroppedColumn{Column: col.Name, Reason: reason, New: true})
 	next := c.saved
 	next.Dropped = map[string]state.Dropped{}
@@ -223,6 +231,14 @@ func (c *streamColumns) drop(col schema.Column, reason string) error {
 	next.Dropped[col.FieldID()] = state.Dropped{Reason: reason, Since: time.Now().UTC()}
 	next.Columns = stateColumns(c.table)
 	return c.stage(next)
+}
+
+// current returns the stream's output schema as it is now, for a writer outside the
+// stream's goroutine (its tombstones). Columns slices are never changed in place.
+func (c *streamColumns) current() schema.Table {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.table
 }
 
 // report fills the stream's result with its columns.

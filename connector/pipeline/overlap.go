@@ -43,12 +43,13 @@ const recordSlack = time.Minute
 type overlapRow struct {
 	wall        string
 	id          int64
+	tie         string // the query's tie-breaker, if it has one
 	first, last time.Time
 }
 
-// before orders keys as (wall text, id); the fixed-width wall text sorts as time does.
+// before orders keys as (wall text, id, tie); the fixed-width wall text sorts as time does.
 func (a overlapRow) before(b overlapRow) bool {
-	return a.wall < b.wall || (a.wall == b.wall && a.id < b.id)
+	return connector.Keyset{Cursor: b.wall, ID: b.id, Tie: b.tie}.After(connector.Keyset{Cursor: a.wall, ID: a.id, Tie: a.tie})
 }
 
 // overlapSplit says which rows of a repeated hour, read in (instant, id) order, are in its
@@ -187,13 +188,20 @@ func (s *streamRun) readOverlap(ctx context.Context, w connector.Window, ov conn
 	}
 }
 
-// keyQuery selects only the primary key and the cursor of the stream's query.
+// keyQuery selects only the key of the stream's query: the primary key, the cursor and
+// the tie-breaker, if any.
 func (s *streamRun) keyQuery() connector.Query {
-	t := s.query.Table
+	q := s.query
+	t := q.Table
 	pk, _ := t.Column(t.PrimaryKey)
 	cur, _ := t.Column(t.Cursor)
+	tie, hasTie := t.Column(q.Tie)
 	t.Columns = []schema.Column{pk, cur}
-	return connector.Query{Table: t, Filter: s.query.Filter, IDs: s.query.IDs}
+	if hasTie {
+		t.Columns = append(t.Columns, tie)
+	}
+	q.Table = t // and the filter and slice of the stream's query
+	return q
 }
 
 // recordLookup returns how to ask the record API for a row's instant, or a lookup that
@@ -365,7 +373,7 @@ func (s *streamRun) keyOf(row schema.RawRow) (overlapRow, error) {
 	if !ok {
 		return overlapRow{}, &schema.ConversionError{Stream: s.out.Name, ID: rawID, Column: t.Cursor, Kind: schema.DateTime, Value: wall, Reason: "want YYYY-MM-DD HH:MM:SS"}
 	}
-	return overlapRow{wall: wall, id: id, first: first, last: last}, nil
+	return overlapRow{wall: wall, id: id, tie: s.query.TieOf(row), first: first, last: last}, nil
 }
 
 // convert appends rows (phase 2, read at offset) to the builder, each cursor at the
@@ -376,7 +384,7 @@ func (r *overlapRead) convert(rows []schema.RawRow, keys []overlapRow, offset in
 	s := r.s
 	for i, row := range rows {
 		k, err := s.keyOf(row)
-		if j := offset + i; err != nil || j >= len(keys) || k.wall != keys[j].wall || k.id != keys[j].id {
+		if j := offset + i; err != nil || j >= len(keys) || k.wall != keys[j].wall || k.id != keys[j].id || k.tie != keys[j].tie {
 			return connector.Keyset{}, &rereadError{class: connector.ErrTransient, reason: fmt.Sprintf("row %d of the repeated hour differs between its two reads", j)}
 		}
 	}
@@ -390,7 +398,7 @@ func (r *overlapRead) convert(rows []schema.RawRow, keys []overlapRow, offset in
 		if err := s.builder().AppendAt(s.toRow(row), at); err != nil {
 			return last, fmt.Errorf("%w: %s: repeated-hour page at offset %d: %w", connector.ErrData, s.out.Name, offset, err)
 		}
-		last = connector.Keyset{Cursor: k.wall, ID: k.id}
+		last = connector.Keyset{Cursor: k.wall, ID: k.id, Tie: k.tie}
 	}
 	return last, nil
 }

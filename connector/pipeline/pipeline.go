@@ -58,7 +58,8 @@ type Options struct {
 	FullRefresh bool
 	// FileRows closes a file and checkpoints once it holds this many rows (default 100,000).
 	FileRows int64
-	// StreamConcurrency is how many streams run at once (default: all).
+	// StreamConcurrency is how many streams run at once (default: all); the reader of the
+	// record streams' deletions counts as one.
 	StreamConcurrency int
 	// Concurrency is how many SuiteQL pages the run has in flight at once (default 4; set
 	// it to the account's permits, NETSUITE_CONCURRENCY). The streams share them fairly,
@@ -105,7 +106,9 @@ type Runner struct {
 	Opts   Options
 }
 
-// StreamResult is what one stream did in a run.
+// StreamResult is what one stream did in a run. Requests counts the stream's own
+// queries: the deletions of all record streams are read by one query, whose requests
+// are Result.DeletionRequests (Deleted counts the stream's own tombstones).
 type StreamResult struct {
 	Stream   string    `json:"stream"`
 	Rows     int64     `json:"rows"`
@@ -150,6 +153,10 @@ type Result struct {
 	Streams    []StreamResult `json:"streams"`
 	// CustomFields describes the custom-field catalog the run used.
 	CustomFields CatalogResult `json:"custom_fields"`
+	// DeletionRequests counts the SuiteQL requests of the one deletedrecord query that
+	// reads the deletions of all the run's record streams together; they are in no
+	// stream's Requests (each stream's Deleted counts its own tombstones).
+	DeletionRequests int64 `json:"deletion_requests"`
 }
 
 // Run extracts every stream. It returns the per-stream results gathered so far together
@@ -178,8 +185,9 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("%w: --lookback must not be negative", connector.ErrConfig)
 	}
 	var res Result
-	// The session zone, NetSuite's clock and (when the local clock says the cached one
-	// has expired) the custom-field catalog do not depend on each other: ask at once.
+	// The session zone, NetSuite's clock and (when there is none to reuse) the
+	// custom-field catalog do not depend on each other: ask at once. A cached catalog's
+	// age is judged by NetSuite's clock, so it waits for the clock.
 	var (
 		loc     *time.Location
 		zone    string
@@ -194,7 +202,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 			loc, zone, zoneErr = r.Source.SessionTimeZone(ctx)
 		}()
 	}
-	if r.catalogStale(opts, time.Now().UTC()) {
+	if _, cached := r.State.CustomFields(); wantsCustomFields(opts) && (!cached || opts.FullRefresh) {
 		pre = &catalogRead{}
 		wg.Add(1)
 		go func() {
@@ -223,14 +231,39 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("reading NetSuite's clock: %w", err)
 	}
 	res.ServerTime = now
-	// The catalog read with the clock is used if NetSuite's clock agrees that it was due.
 	catalog, err := r.catalog(ctx, opts, now, &res.CustomFields, pre)
 	if err != nil {
 		return res, err
 	}
 
 	gate := newFairGate(opts.Concurrency)
+	// Record streams are planned before any of them runs: the deletions reader writes
+	// tombstones into their directories, with their columns.
+	prepared := map[string]preparedStream{}
+	var records []string
+	for _, name := range opts.Streams {
+		if _, child := connector.ChildOf(name); child {
+			continue
+		}
+		cols, log, err := r.prepare(opts, name, catalog)
+		if err != nil {
+			return res, fmt.Errorf("stream %s: %w", name, err)
+		}
+		prepared[name] = preparedStream{cols: cols, log: log}
+		records = append(records, name)
+	}
+	var deletions *deletionsRun
+	if len(records) > 0 {
+		src := &gatedSource{Source: r.Source, gate: gate, stream: "deletedrecord"}
+		if deletions, err = r.newDeletions(src, opts, now, records, prepared); err != nil {
+			return res, err
+		}
+	}
+
 	results := make([]StreamResult, len(opts.Streams))
+	for i, name := range opts.Streams {
+		results[i].Stream = name
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	if opts.StreamConcurrency > 0 {
 		g.SetLimit(opts.StreamConcurrency)
@@ -251,22 +284,44 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 			}
 		}
 	}
+	unavailable := false
+	if deletions != nil {
+		// Independent of the records: it runs beside them, first in line for a permit.
+		g.Go(func() error {
+			err := deletions.run(gctx)
+			if errors.Is(err, connector.ErrConfig) {
+				// The account lacks the table or the role its permission: records still flow.
+				unavailable = true
+				opts.Logger.Warn("deleted records cannot be read; continuing without deletions", "error", err.Error())
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("deletions: %w", err)
+			}
+			return nil
+		})
+	}
 	for _, i := range order {
 		name := opts.Streams[i]
 		g.Go(func() error {
-			results[i].Stream = name
-			run := r.runStream
-			if _, child := connector.ChildOf(name); child {
-				run = r.runChild
-			}
+			var err error
 			src := &gatedSource{Source: r.Source, gate: gate, stream: name}
-			if err := run(gctx, src, opts, now, name, catalog, &results[i]); err != nil {
+			if p, ok := prepared[name]; ok {
+				err = r.runStream(gctx, src, opts, now, name, p, &results[i])
+			} else {
+				err = r.runChild(gctx, src, opts, now, name, catalog, &results[i])
+			}
+			if err != nil {
 				return fmt.Errorf("stream %s: %w", name, err)
 			}
 			return nil
 		})
 	}
 	err = g.Wait()
+	if deletions != nil {
+		deletions.report(results, unavailable)
+		res.DeletionRequests = deletions.res.Requests
+	}
 	res.Streams = results
 	return res, err
 }
@@ -274,41 +329,19 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 // DeletionsKey is the state entry of a stream's deletions, beside the stream's own.
 func DeletionsKey(stream string) string { return stream + ".deleted" }
 
-// runStream extracts one stream: its records, then its deletions as tombstones — rows with
-// the stream's schema carrying id, lastmodifieddate = the deletion time and _deleted.
-// Both go to the stream's directory, so a warehouse applies them with one merge rule.
-func (r *Runner) runStream(ctx context.Context, src Source, opts Options, now time.Time, name string, catalog []connector.CustomField, res *StreamResult) error {
-	cols, log, err := r.prepare(opts, name, catalog)
-	if err != nil {
-		return err
-	}
+// runStream extracts one stream's records (its deletions are read for all record
+// streams together: see deletions.go).
+func (r *Runner) runStream(ctx context.Context, src Source, opts Options, now time.Time, name string, p preparedStream, res *StreamResult) error {
+	cols, log := p.cols, p.log
 	defer cols.report(res)
 	feed := opts.feeds[name]
 	defer feed.close()
 	records := streamRun{opts: opts, src: src, mu: &sync.Mutex{}, feed: feed, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
 		out: cols.table, query: connector.Query{Table: cols.table}, key: name, written: &res.Rows, cols: cols,
 		toRow: func(row schema.RawRow) schema.RawRow { row[connector.DeletedColumn] = "F"; return row }}
-	if res.From, res.To, err = records.sync(ctx); err != nil {
-		return err
-	}
-	q, err := connector.Deletions(name)
-	if err != nil {
-		return err
-	}
-	deletions := records
-	deletions.out = cols.table // the records' final columns
-	deletions.query, deletions.key, deletions.written, deletions.toRow, deletions.cols = q, DeletionsKey(name), &res.Deleted, tombstone, nil
-	deletions.feed = nil
-	deletions.log = log.With("part", "deletions")
-	if _, _, err := deletions.sync(ctx); err != nil {
-		if !errors.Is(err, connector.ErrConfig) {
-			return err
-		}
-		// The account lacks the table or the role its permission: records still flow.
-		res.DeletionsUnavailable = true
-		log.Warn("deleted records cannot be read; continuing without deletions", "error", err.Error())
-	}
-	return nil
+	var err error
+	res.From, res.To, err = records.sync(ctx)
+	return err
 }
 
 // prepare plans a stream's columns and removes the unfinished files of an earlier run.
@@ -465,7 +498,7 @@ func (s *streamRun) fetch(ctx context.Context, sc *scheduler, p state.Pass) erro
 	if len(p.Slices) == 0 {
 		w := connector.Window{Lower: p.Lower, Upper: p.Upper}
 		if p.AfterCursor != "" {
-			w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID}
+			w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID, Tie: p.AfterTie}
 		}
 		head := s.reader()
 		err := head.read(ctx, sc, -1, w)
@@ -708,12 +741,12 @@ func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *conn
 				return last, err
 			}
 		}
-		k := connector.Keyset{Cursor: cursor, ID: n}
+		k := connector.Keyset{Cursor: cursor, ID: n, Tie: s.query.TieOf(row)}
 		// Outside a repeated hour the cursor text is fixed-width and unambiguous, so keyset
 		// order is text order: every row must come strictly after the one before, or a page
 		// that NetSuite repeated would be read again and again.
-		if (after != nil || i > 0) && !(k.Cursor > last.Cursor || (k.Cursor == last.Cursor && k.ID > last.ID)) {
-			return last, fmt.Errorf("row %d (%s, id %d) does not come after the keyset position (%s, id %d): NetSuite repeated a page or did not honour the ORDER BY", i, cursor, k.ID, last.Cursor, last.ID)
+		if (after != nil || i > 0) && !k.After(last) {
+			return last, fmt.Errorf("row %d %s does not come after the keyset position %s: NetSuite repeated a page or did not honour the ORDER BY", i, describe(&k), describe(&last))
 		}
 		last = k
 	}
@@ -723,6 +756,9 @@ func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *conn
 func describe(k *connector.Keyset) string {
 	if k == nil {
 		return "the start of the window"
+	}
+	if k.Tie != "" {
+		return fmt.Sprintf("(%s, id %d, %s)", k.Cursor, k.ID, k.Tie)
 	}
 	return fmt.Sprintf("(%s, id %d)", k.Cursor, k.ID)
 }
@@ -812,9 +848,9 @@ func apply(p *state.Pass, b batch) error {
 		v.Until = b.at
 		p.Slices = append(p.Slices, n)
 	case b.slice < 0:
-		p.Lower, p.AfterCursor, p.AfterID = b.resume.Lower, "", 0
+		p.Lower, p.AfterCursor, p.AfterID, p.AfterTie = b.resume.Lower, "", 0, ""
 		if b.resume.After != nil {
-			p.AfterCursor, p.AfterID = b.resume.After.Cursor, b.resume.After.ID
+			p.AfterCursor, p.AfterID, p.AfterTie = b.resume.After.Cursor, b.resume.After.ID, b.resume.After.Tie
 		}
 	default:
 		if b.slice >= len(p.Slices) {
