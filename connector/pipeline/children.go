@@ -673,13 +673,21 @@ func (c *childRun) incremental(ctx context.Context, st state.Stream) error {
 			return err
 		}
 	}
-	deletions, err := connector.Deletions(c.spec.Parent)
-	if err != nil {
-		return err
+	var err error
+	if ids, ok := c.opts.deletedFeeds[c.spec.Parent].deleted(ctx, lower, upper); ok {
+		// The run's deletions reader read them.
+		parents = append(parents, ids...)
+	} else if ctx.Err() != nil {
+		return context.Cause(ctx)
+	} else {
+		deletions, derr := connector.Deletions(c.spec.Parent)
+		if derr != nil {
+			return derr
+		}
+		err = c.window(ctx, lower, upper, func(_ []schema.Column, lo, up time.Time) (string, error) {
+			return connector.BuildQuery(deletions, connector.Window{Lower: lo, Upper: up}, loc)
+		}, false, collect("recordid"))
 	}
-	err = c.window(ctx, lower, upper, func(_ []schema.Column, lo, up time.Time) (string, error) {
-		return connector.BuildQuery(deletions, connector.Window{Lower: lo, Upper: up}, loc)
-	}, false, collect("recordid"))
 	var unavailable *tableUnavailable
 	if errors.As(err, &unavailable) || errors.Is(err, connector.ErrConfig) {
 		c.res.DeletionsUnavailable = true

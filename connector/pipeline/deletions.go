@@ -62,7 +62,8 @@ type deletionsRun struct {
 	reader  streamRun    // the query; its batches are deletionRow records
 	res     StreamResult // the reader's: only Requests is used
 
-	pass state.Pass // the pass being read
+	pass       state.Pass // the pass being read
+	collecting bool       // the pass is read whole in this run: feed the children
 	// unsaved is how many rows were read since the last checkpoint: those in the open
 	// files, and those below their stream's bound (a stream new to the run can make the
 	// query read a long history that the others skip; its position is saved too).
@@ -84,6 +85,9 @@ type deletionTarget struct {
 
 	deleted, files int64
 	resumed        bool
+
+	feed     *parentFeed // the child streams waiting for this stream's deleted ids, if any
+	feedFull bool        // more than the feed holds: the children ask NetSuite
 }
 
 // newDeletions plans the deletions of streams (record streams, prepared).
@@ -100,7 +104,8 @@ func (r *Runner) newDeletions(src Source, opts Options, now time.Time, streams [
 		}}
 	for _, name := range streams {
 		p := prepared[name]
-		t := &deletionTarget{name: name, key: DeletionsKey(name), cols: p.cols, log: p.log.With("part", "deletions")}
+		t := &deletionTarget{name: name, key: DeletionsKey(name), cols: p.cols, log: p.log.With("part", "deletions"),
+			feed: opts.deletedFeeds[name]}
 		t.st, _ = r.State.Stream(t.key)
 		if opts.FullRefresh {
 			if !t.st.Watermark.IsZero() || t.st.Pass != nil {
@@ -117,6 +122,11 @@ func (r *Runner) newDeletions(src Source, opts Options, now time.Time, streams [
 
 // run finishes the streams' unfinished pass, then reads a new one up to NetSuite's clock.
 func (d *deletionsRun) run(ctx context.Context) error {
+	defer func() {
+		for _, t := range d.targets {
+			t.feed.close()
+		}
+	}()
 	if p, ok := d.shared(); ok {
 		d.log.Info("resuming an unfinished pass", "lower", p.Lower, "upper", p.Upper, "after", p.AfterCursor, "after_id", p.AfterID, "after_type", p.AfterTie)
 		if err := d.read(ctx, p); err != nil {
@@ -126,7 +136,16 @@ func (d *deletionsRun) run(ctx context.Context) error {
 		d.log.Info("unfinished deletion passes that differ between streams (or from an earlier version): reading again from the lowest bound")
 	}
 	if p, ok := d.newPass(); ok {
-		return d.read(ctx, p)
+		d.collecting = true
+		if err := d.read(ctx, p); err != nil {
+			return err
+		}
+		for _, t := range d.targets {
+			if t.feed != nil && !t.feedFull {
+				t.feed.lower, t.feed.upper, t.feed.ok = p.Lower, p.Upper, true
+				t.feed.close()
+			}
+		}
 	}
 	return nil
 }
@@ -266,6 +285,9 @@ func (d *deletionsRun) route(rec arrow.Record) error {
 			return fmt.Errorf("%w: deletedrecord: id %d has type %q, which the query did not ask for", connector.ErrData, ids.Value(i), typ)
 		}
 		at := time.UnixMicro(int64(ats.Value(i))).UTC()
+		if d.collecting && t.feed != nil && !t.feedFull {
+			t.feedFull = !t.feed.addDeleted(ids.Value(i), at)
+		}
 		if at.Before(t.lower) {
 			continue // below the stream's own bound: read for another stream
 		}

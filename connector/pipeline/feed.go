@@ -16,6 +16,10 @@ import (
 // earlier run are missing from it), a failed parent, more ids than are worth holding —
 // and the child asks NetSuite itself.
 
+// Likewise the deletions reader, when it reads the parent stream's deletions over a
+// window that covers the child's, hands over the parents deleted in the child's window
+// and the child saves its query of deletedrecord.
+
 // maxFedParents bounds the ids a parent stream holds for its children (8 bytes each).
 const maxFedParents = 200_000
 
@@ -24,7 +28,8 @@ type parentFeed struct {
 	done         chan struct{} // closed when the fields below are final
 	lower, upper time.Time     // the pass's window
 	ids          []int64
-	ok           bool // a complete pass of this run: ids are every row it read
+	ats          []time.Time // when each was deleted (a deletions feed only)
+	ok           bool        // a complete pass of this run: ids are every row it read
 }
 
 func newParentFeed() *parentFeed { return &parentFeed{done: make(chan struct{})} }
@@ -53,6 +58,38 @@ func (f *parentFeed) parents(ctx context.Context, lower, upper time.Time) ([]int
 		return nil, false
 	}
 	return f.ids, f.ok && f.lower.Equal(lower) && f.upper.Equal(upper)
+}
+
+// deleted waits for the deletions pass and returns the parents deleted in [lower, upper)
+// if the pass covered that window.
+func (f *parentFeed) deleted(ctx context.Context, lower, upper time.Time) ([]int64, bool) {
+	if f == nil {
+		return nil, false
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, false
+	}
+	if !f.ok || f.lower.After(lower) || !f.upper.Equal(upper) {
+		return nil, false
+	}
+	var ids []int64
+	for i, at := range f.ats {
+		if !at.Before(lower) && at.Before(upper) {
+			ids = append(ids, f.ids[i])
+		}
+	}
+	return ids, true
+}
+
+// addDeleted records one deleted parent; false once there are too many to hold.
+func (f *parentFeed) addDeleted(id int64, at time.Time) bool {
+	if len(f.ids) >= maxFedParents {
+		return false
+	}
+	f.ids, f.ats = append(f.ids, id), append(f.ats, at)
+	return true
 }
 
 // idCollector gathers the ids of the rows one pass writes (the writer's goroutine only).

@@ -84,8 +84,9 @@ type Options struct {
 	// pageSize (default connector.PageSize) and sliceMinPages (default sliceMinPages)
 	// let tests slice small passes.
 	pageSize, sliceMinPages int
-	// feeds are the parent record streams' ids for the child streams of this run.
-	feeds map[string]*parentFeed
+	// feeds are the parent record streams' ids for the child streams of this run, and
+	// deletedFeeds their deleted ids.
+	feeds, deletedFeeds map[string]*parentFeed
 }
 
 // localClockMargin keeps a watermark taken from the local clock behind NetSuite's.
@@ -237,6 +238,12 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	}
 
 	gate := newFairGate(opts.Concurrency)
+	opts.feeds, opts.deletedFeeds = map[string]*parentFeed{}, map[string]*parentFeed{}
+	for _, name := range opts.Streams {
+		if spec, child := connector.ChildOf(name); child && slices.Contains(opts.Streams, spec.Parent) && opts.feeds[spec.Parent] == nil {
+			opts.feeds[spec.Parent], opts.deletedFeeds[spec.Parent] = newParentFeed(), newParentFeed()
+		}
+	}
 	// Record streams are planned before any of them runs: the deletions reader writes
 	// tombstones into their directories, with their columns.
 	prepared := map[string]preparedStream{}
@@ -267,12 +274,6 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	if opts.StreamConcurrency > 0 {
 		g.SetLimit(opts.StreamConcurrency)
-	}
-	opts.feeds = map[string]*parentFeed{}
-	for _, name := range opts.Streams {
-		if spec, child := connector.ChildOf(name); child && slices.Contains(opts.Streams, spec.Parent) && opts.feeds[spec.Parent] == nil {
-			opts.feeds[spec.Parent] = newParentFeed()
-		}
 	}
 	// Record streams start first: a child stream may wait for its parent's ids, and with
 	// StreamConcurrency set, a parent that has not started would never come.
