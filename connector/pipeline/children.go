@@ -31,7 +31,8 @@ import (
 //     lastmodifieddate moved (an address edited in place), the parents modified (a line
 //     added, removed or relabelled is saved through its parent), and the parents deleted.
 //     The lines of modified and deleted parents are compared with the index as in a scan.
-//     A quiet day costs those three queries. The pass writes its files, then the next
+//     A quiet day costs those three queries, or one with the parent stream in the run
+//     (feed.go: the parent's pass and the run's deletions reader hand the parents over). The pass writes its files, then the next
 //     index generation, then the checkpoint; stopped before, it is read again.
 //
 // Every row carries _extracted_at; merged by key, the latest _extracted_at wins and a
