@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -411,6 +412,7 @@ func BenchmarkCPUPath(b *testing.B) {
 			}
 			var rows int
 			b.ReportAllocs()
+			cpu0 := processCPU()
 			for b.Loop() {
 				res, err := runCPUPath(b.Context(), src, s, cpuBenchFileRows, cpuBenchWorkers)
 				if err != nil {
@@ -424,8 +426,19 @@ func BenchmarkCPUPath(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+			// The machine is shared: CPU time per row is steadier than wall time.
+			b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(rows), "cpu-ns/row")
 		})
 	}
+}
+
+// processCPU is the user+system CPU time the process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestCPUPathChild is one measured run in a process of its own, so that its peak RSS is
@@ -639,4 +652,106 @@ func thousands(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// BenchmarkCPUStages times each stage of the path alone, on one goroutine, per row:
+// where BenchmarkCPUPath says how fast, this says where the time goes.
+func BenchmarkCPUStages(b *testing.B) {
+	const pages = cpuBenchRing
+	src := newCPUBenchSource(pages * cpuBenchPage)
+	bodies := make([][]byte, pages)
+	for p := range bodies {
+		bodies[p] = src.body(p)
+	}
+	table, loc := cpuBenchTable(), cpuBenchLoc()
+	var cpu0 time.Duration
+	perRow := func(b *testing.B, rows int) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rows), "ns/row")
+		b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(rows), "cpu-ns/row")
+		b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+	}
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 = processCPU()
+		rows := 0
+		for i := 0; b.Loop(); i++ {
+			p, err := connector.DecodePage(bodies[i%pages])
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows += len(p.Items)
+		}
+		perRow(b, rows)
+	})
+	decoded := make([][]schema.RawRow, pages)
+	for p := range decoded {
+		pg, err := connector.DecodePage(bodies[p])
+		if err != nil {
+			b.Fatal(err)
+		}
+		decoded[p] = pg.Items
+	}
+	b.Run("convert", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 = processCPU()
+		bld := schema.NewBuilder(memory.DefaultAllocator, table, loc)
+		defer bld.Release()
+		rows := 0
+		for i := 0; b.Loop(); i++ {
+			for _, row := range decoded[i%pages] {
+				at, _, _ := schema.WallInstants(row[table.Cursor], loc)
+				if err := bld.AppendAt(row, at); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rec := bld.NewRecord()
+			rows += int(rec.NumRows())
+			rec.Release()
+		}
+		perRow(b, rows)
+	})
+	recs := make([]arrow.Record, pages)
+	bld := schema.NewBuilder(memory.DefaultAllocator, table, loc)
+	defer bld.Release()
+	for p := range recs {
+		for _, row := range decoded[p] {
+			if err := bld.Append(row); err != nil {
+				b.Fatal(err)
+			}
+		}
+		recs[p] = bld.NewRecord()
+		defer recs[p].Release()
+	}
+	b.Run("write", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 = processCPU()
+		dir := b.TempDir()
+		s, err := sink.New(sink.Options{Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows := 0
+		var f *sink.File
+		for i := 0; b.Loop(); i++ {
+			if f == nil {
+				if f, err = s.Create(table.Name, recs[0].Schema()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := f.Write(recs[i%pages]); err != nil {
+				b.Fatal(err)
+			}
+			rows += cpuBenchPage
+			if f.Rows() >= cpuBenchFileRows {
+				if _, err := f.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				f = nil
+			}
+		}
+		if f != nil {
+			_ = f.Abort()
+		}
+		perRow(b, rows)
+	})
 }
