@@ -348,7 +348,11 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 			}
 		}
 	}
-	def := 0 // definition level of a present value
+	// The definition level of a present value. Values are made with their levels set in
+	// place (Value.Level copies the 24-byte value and is not inlined). The column index
+	// is left unset: a column writer's buffer knows its column and reads only the levels
+	// (the byte-for-byte comparison with the Row path, which set it, would notice).
+	def := 0
 	if col.nullable {
 		def = 1
 	}
@@ -366,7 +370,7 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 				vals[i] = null
 			} else {
 				vals[i] = parquet.Int64Value(v)
-				level(&vals[i], def, c)
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindFloat64:
@@ -379,7 +383,7 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 				vals[i] = null
 			} else {
 				vals[i] = parquet.DoubleValue(v)
-				level(&vals[i], def, c)
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindBool:
@@ -392,7 +396,7 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 				vals[i] = null
 			} else {
 				vals[i] = parquet.BooleanValue(a.Value(i))
-				level(&vals[i], def, c)
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindString:
@@ -411,7 +415,7 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 				// A present "" stays a present empty value: its definition level, not its
 				// bytes, decides NULL.
 				vals[i] = parquet.ByteArrayValue(data[offs[i]-base : offs[i+1]-base])
-				level(&vals[i], def, c)
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindTimestamp:
@@ -424,7 +428,7 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 				vals[i] = null
 			} else {
 				vals[i] = parquet.Int64Value(int64(v))
-				level(&vals[i], def, c)
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindDate32:
@@ -437,20 +441,13 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 				vals[i] = null
 			} else {
 				vals[i] = parquet.Int32Value(int32(v))
-				level(&vals[i], def, c)
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	default:
 		return fmt.Errorf("column %q: unhandled kind %d", col.name, col.kind)
 	}
 	return nil
-}
-
-// level sets the levels of a present scalar value in place: Value.Level returns a copy
-// of the 24-byte value and is too large to inline, and these loops run for every cell.
-func level(v *parquet.Value, def, c int) {
-	v.SetDefinitionLevel(def)
-	v.SetColumnIndex(c)
 }
 
 func (e *parquetEncoder) finish() error { return e.w.Close() }
