@@ -453,7 +453,11 @@ func TestCPUPathChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := newCPUBenchSource(n)
-	s, err := sink.New(sink.Options{Dir: t.TempDir()})
+	dir := os.Getenv("EXTRACT_CPUBENCH_KEEP") // keep the files there, to look at them
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	s, err := sink.New(sink.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/extract-dev/extract/schema"
 )
@@ -75,10 +76,10 @@ const maxInterned = 4096
 const maxDepth = 10000
 
 type decoder struct {
-	b   []byte // the body
-	s   string // the same bytes as one string: values are its substrings
-	i   int    // read position
-	err error  // the first syntax error; once set, every step fails
+	b     []byte // the body
+	i     int    // read position
+	err   error  // the first syntax error; once set, every step fails
+	arena []byte // where values are copied to; see keep
 
 	keys   map[string]*keyInfo  // a key as decoded (case kept) → its facts
 	lowers map[string]*lowerKey // lowercased key → the one string used in rows
@@ -112,7 +113,7 @@ type member struct {
 }
 
 func (d *decoder) reset(body []byte) {
-	d.b, d.s, d.i, d.err = body, string(body), 0, nil
+	d.b, d.i, d.err = body, 0, nil
 	if d.keys == nil || len(d.keys) > maxInterned {
 		d.keys = make(map[string]*keyInfo)
 		d.lowers = make(map[string]*lowerKey)
@@ -121,7 +122,7 @@ func (d *decoder) reset(body []byte) {
 }
 
 func (d *decoder) release() {
-	d.b, d.s = nil, ""
+	d.b = nil
 	clear(d.slow)
 	d.slow = d.slow[:0]
 	if cap(d.buf) > 1<<16 {
@@ -178,7 +179,7 @@ func (d *decoder) page() (*Page, error) {
 			case "hasMore", "offset", "totalResults", "count":
 				start := d.i
 				d.skipValue(2)
-				raw := d.s[start:d.i]
+				raw := string(d.b[start:d.i])
 				switch name {
 				case "hasMore":
 					hasMore = raw
@@ -521,19 +522,23 @@ func (d *decoder) skipRest(depth int) {
 // a match is a comparison or two, with no scanning or hashing.
 func (d *decoder) itemKey(after *int) *keyInfo {
 	for t := *after + 1; t < len(d.order) && t <= *after+maxSkipped+1; t++ {
-		if k := d.order[t]; k.quoted != "" && strings.HasPrefix(d.s[d.i:], k.quoted) {
+		if k := d.order[t]; k.quoted != "" && len(d.b)-d.i >= len(k.quoted) && string(d.b[d.i:d.i+len(k.quoted)]) == k.quoted {
 			d.i += len(k.quoted)
 			*after = t
 			return k
 		}
 	}
-	name, plain, ok := d.key()
+	raw, name, ok := d.key()
 	if !ok {
 		return nil
 	}
-	k := d.keys[name]
-	if k == nil {
-		k = d.intern(name, plain)
+	var k *keyInfo
+	if raw != nil {
+		if k = d.keys[string(raw)]; k == nil {
+			k = d.intern(string(raw), true)
+		}
+	} else if k = d.keys[name]; k == nil {
+		k = d.intern(name, false)
 	}
 	if k.pos < 0 && len(d.order) < maxOrder {
 		k.pos = len(d.order)
@@ -553,7 +558,6 @@ const (
 )
 
 func (d *decoder) intern(name string, plain bool) *keyInfo {
-	name = strings.Clone(name) // never keep the body alive through the table
 	lower := strings.ToLower(name)
 	lk := d.lowers[lower]
 	if lk == nil {
@@ -570,37 +574,36 @@ func (d *decoder) intern(name string, plain bool) *keyInfo {
 
 // envelopeKey reads a key of the envelope, decoded.
 func (d *decoder) envelopeKey() (string, bool) {
-	name, _, ok := d.key()
+	raw, name, ok := d.key()
+	if raw != nil {
+		name = string(raw)
+	}
 	return name, ok
 }
 
-// key reads a quoted key and returns it decoded as encoding/json decodes keys (bad
-// UTF-8 and lone surrogates become U+FFFD); plain reports that it had no escapes and
-// was ASCII, so that its quoted form can be matched byte for byte.
-func (d *decoder) key() (name string, plain, ok bool) {
+// key reads a quoted key. A key without escapes and in valid UTF-8 is returned as its
+// bytes in the body (raw; its quoted form can then be matched byte for byte), any other
+// decoded as encoding/json decodes keys: bad UTF-8 and lone surrogates become U+FFFD.
+func (d *decoder) key() (raw []byte, name string, ok bool) {
 	if d.peek() != '"' {
 		d.fail("expected a string key")
-		return "", false, false
+		return nil, "", false
 	}
 	start := d.i + 1
 	j, nonASCII := scanString(d.b, start)
 	if j >= len(d.b) {
 		d.fail("unexpected end of JSON input")
-		return "", false, false
+		return nil, "", false
 	}
 	if d.b[j] == '"' {
 		d.i = j + 1
-		name = d.s[start:j]
-		if !nonASCII {
-			return name, true, true
+		if raw = d.b[start:j:j]; !nonASCII || utf8.Valid(raw) {
+			return raw, "", true
 		}
-		if utf8.ValidString(name) {
-			return name, false, true
-		}
-		return replaceInvalidUTF8(d.b[start:j]), false, true
+		return nil, replaceInvalidUTF8(raw), true
 	}
 	text, _, ok := d.unescape(start, true)
-	return text, false, ok
+	return nil, text, ok
 }
 
 // replaceInvalidUTF8 turns every byte of b that does not start a valid sequence into
@@ -632,12 +635,12 @@ func (d *decoder) value(depth int) (text string, present bool, bad string) {
 		}
 		if d.b[j] == '"' {
 			d.i = j + 1
-			text = d.s[start:j]
-			if nonASCII && !utf8.ValidString(text) {
+			raw := d.b[start:j]
+			if nonASCII && !utf8.Valid(raw) {
 				return "", false, "text is not valid UTF-8"
 			}
 			// Oracle stores '' as NULL; an empty string and an omitted key mean the same.
-			return text, text != "", ""
+			return d.keep(raw), len(raw) > 0, ""
 		}
 		text, valid, ok := d.unescape(start, false)
 		if !ok {
@@ -662,18 +665,41 @@ func (d *decoder) value(depth int) (text string, present bool, bad string) {
 		if d.err != nil {
 			return "", false, ""
 		}
-		return compact(d.s[start:d.i]), true, ""
+		return compact(d.b[start:d.i]), true, ""
 	default:
 		start := d.i
 		d.number()
-		return d.s[start:d.i], true, ""
+		return d.keep(d.b[start:d.i]), true, ""
 	}
 }
 
+// arenaChunk is the size of the blocks values are copied into.
+const arenaChunk = 64 << 10
+
+// keep returns b as a string. Values are copied into blocks of arenaChunk bytes, one
+// allocation for many values rather than one each (or one copy of the whole body, keys
+// and punctuation included). Bytes of a block are written once, before the strings
+// over them exist, and never again, which is what unsafe.String requires; a block
+// lives as long as one of its strings does.
+func (d *decoder) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaChunk/4 {
+		return string(b)
+	}
+	if cap(d.arena)-len(d.arena) < len(b) {
+		d.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[start], len(b))
+}
+
 // compact removes the insignificant white space of valid JSON, as json.Compact does.
-func compact(s string) string {
-	if !strings.ContainsAny(s, " \t\r\n") {
-		return s
+func compact(s []byte) string {
+	if !bytes.ContainsAny(s, " \t\r\n") {
+		return string(s)
 	}
 	b := make([]byte, 0, len(s))
 	inString := false
@@ -771,7 +797,10 @@ func (d *decoder) unescape(start int, key bool) (text string, valid, ok bool) {
 			return replaceInvalidUTF8(b), false, true
 		}
 	}
-	return string(b), valid, true
+	if key {
+		return string(b), valid, true
+	}
+	return d.keep(b), valid, true
 }
 
 // hex4 reads the four hex digits of a \u escape at b[i:], or returns -1.
@@ -918,11 +947,12 @@ func (d *decoder) end() {
 }
 
 func (d *decoder) literal(word string) {
-	if strings.HasPrefix(d.s[d.i:], word) {
+	rest := d.b[d.i:]
+	if len(rest) >= len(word) && string(rest[:len(word)]) == word {
 		d.i += len(word)
 		return
 	}
-	if len(d.b)-d.i < len(word) && strings.HasPrefix(word, d.s[d.i:]) {
+	if len(rest) < len(word) && word[:len(rest)] == string(rest) {
 		d.fail("unexpected end of JSON input")
 		return
 	}

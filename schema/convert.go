@@ -82,7 +82,9 @@ type Builder struct {
 	cols    []plan
 	scratch []cell
 	zone    zoneCache // zone spans of the datetimes parsed, see wallInstant
-	rows    int       // rows in the last record: the next one is reserved this size
+	// cursorCol is the index of the cursor column, -1 if none.
+	cursorCol int
+	rows      int // rows in the last record: the next one is reserved this size
 }
 
 // plan is one column compiled for AppendAt: its facts and its typed Arrow builder.
@@ -110,14 +112,18 @@ func NewBuilder(mem memory.Allocator, t Table, loc *time.Location) *Builder {
 		loc = time.UTC
 	}
 	b := &Builder{
-		table:   t,
-		loc:     loc,
-		rb:      array.NewRecordBuilder(mem, t.ArrowSchema()),
-		cols:    make([]plan, len(t.Columns)),
-		scratch: make([]cell, len(t.Columns)),
+		table:     t,
+		loc:       loc,
+		rb:        array.NewRecordBuilder(mem, t.ArrowSchema()),
+		cols:      make([]plan, len(t.Columns)),
+		scratch:   make([]cell, len(t.Columns)),
+		cursorCol: -1,
 	}
 	for i, c := range t.Columns {
 		p := plan{name: c.Name, kind: c.Kind, key: t.IsKey(c.Name), derived: c.Derived && c.Kind == DateTime}
+		if c.Name == t.Cursor && t.Cursor != "" {
+			b.cursorCol = i
+		}
 		switch fb := b.rb.Field(i).(type) {
 		case *array.Int64Builder:
 			p.i64 = fb
@@ -161,20 +167,28 @@ func (b *Builder) Append(row RawRow) error { return b.AppendAt(row, time.Time{})
 // that instant, so a record created and last modified in the repeated hour stays
 // consistent.
 func (b *Builder) AppendAt(row RawRow, cursorAt time.Time) error {
-	id := row[b.table.PrimaryKey]
-	cursorWall, hasCursor := row[b.table.Cursor]
-	hasCursor = hasCursor && !cursorAt.IsZero()
+	// The cursor's text is needed before the loop reaches its column; it is looked up
+	// once, and the id only for an error message.
+	var cursorWall string
+	var hasCursor, cursorPresent bool
 	var cursorMicros int64
-	if hasCursor {
-		cursorMicros = cursorAt.UnixMicro()
+	if !cursorAt.IsZero() {
+		cursorWall, cursorPresent = row[b.table.Cursor]
+		hasCursor, cursorMicros = cursorPresent, cursorAt.UnixMicro()
 	}
 	for i := range b.cols {
 		c := &b.cols[i]
 		sc := &b.scratch[i]
-		raw, present := row[c.name]
+		var raw string
+		var present bool
+		if i == b.cursorCol && !cursorAt.IsZero() {
+			raw, present = cursorWall, cursorPresent
+		} else {
+			raw, present = row[c.name]
+		}
 		if !present {
 			if c.key {
-				return &ConversionError{Stream: b.table.Name, ID: id, Column: c.name, Kind: c.kind, Reason: "a key column is missing"}
+				return &ConversionError{Stream: b.table.Name, ID: row[b.table.PrimaryKey], Column: c.name, Kind: c.kind, Reason: "a key column is missing"}
 			}
 			sc.valid = false
 			continue
@@ -188,14 +202,14 @@ func (b *Builder) AppendAt(row RawRow, cursorAt time.Time) error {
 				// Set by the connector, not read from NetSuite: an RFC 3339 instant.
 				t, err := time.Parse(time.RFC3339Nano, raw)
 				if err != nil {
-					return &ConversionError{Stream: b.table.Name, ID: id, Column: c.name, Kind: c.kind, Value: raw, Reason: "want an RFC 3339 instant"}
+					return &ConversionError{Stream: b.table.Name, ID: row[b.table.PrimaryKey], Column: c.name, Kind: c.kind, Value: raw, Reason: "want an RFC 3339 instant"}
 				}
 				sc.valid, sc.i = true, t.UnixMicro()
 				continue
 			}
 		}
 		if err := b.parseCell(sc, c, raw); err != "" {
-			return &ConversionError{Stream: b.table.Name, ID: id, Column: c.name, Kind: c.kind, Value: raw, Reason: err}
+			return &ConversionError{Stream: b.table.Name, ID: row[b.table.PrimaryKey], Column: c.name, Kind: c.kind, Value: raw, Reason: err}
 		}
 	}
 	if b.Len() == 0 && b.rows > 0 {
@@ -365,11 +379,55 @@ func parseInt(s string) (int64, bool) {
 // ParseNumber reads a number as Oracle renders it as text (".5", "-.25", "1E+21"), and
 // refuses what strconv would also accept but NetSuite never sends (hex, NaN, Inf, "_").
 func ParseNumber(s string) (float64, bool) {
+	if v, ok := parseDecimal(s); ok {
+		return v, true
+	}
 	if s == "" || strings.ContainsAny(s, "xXnN_iI") {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	return v, err == nil
+}
+
+// float64pow10 are the powers of ten a float64 holds exactly.
+var float64pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseDecimal is strconv.ParseFloat's exact fast path for the plain decimals NetSuite
+// sends ("1234.5", "-.25", "7"): at most 15 digits, no exponent. The digits make an
+// integer below 2^53 and the divisor is an exact power of ten, so the one division is
+// correctly rounded: the same float64 ParseFloat returns. ok is false for anything else,
+// which the caller parses the general way.
+func parseDecimal(s string) (float64, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg, i = s[0] == '-', 1
+	}
+	var m uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	v := float64(m) / float64pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // ParseIDList appends to dst the internal ids of a Multiple Select value. NetSuite's

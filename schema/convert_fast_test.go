@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"testing"
@@ -91,6 +92,17 @@ func TestFastParsersMatchLegacy(t *testing.T) {
 			t.Errorf("parseInt(%q) = %d %v, strconv %d %v", s, got, ok, want, err)
 		}
 	}
+	numbers := []string{"0", "-0", "+0", "7", "-7", ".5", "-.25", "5.", "+.5", ".", "-", "+", "", "1.", "0.1", "0.3",
+		"123456789012345", "1234567890123456", "12345678901234567890", "000000000000001", "0000000000000001",
+		"9007199254740993", "0.000000000000001", "1.000000000000001", "99999999999999.9", "1e5", "1E+21",
+		"1_000", "0x10", "NaN", "inf", " 1", "1 ", "1.2.3", "--1", "-+1", "12,5", "３"}
+	for _, s := range numbers {
+		got, ok := ParseNumber(s)
+		want, lok := legacyParseNumber(s)
+		if ok != lok || math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("ParseNumber(%q) = %v %v, legacy %v %v", s, got, ok, want, lok)
+		}
+	}
 	lists := []string{"1, 2, 3", "1,2", "4\u00055", "[7]", "[ 7 ; 8 ]", "", "[]", "a,b", "1,,2", " 1 2\t3\r\n4 ",
 		"9223372036854775808", "1,\u00a02", "\u00a01,2\u00a0", "1，2", "-1,+2", "[1,2", "1]", "\xff1,2", "1\xff,2"}
 	for _, s := range lists {
@@ -103,7 +115,7 @@ func TestFastParsersMatchLegacy(t *testing.T) {
 }
 
 func FuzzFastParsersMatchLegacy(f *testing.F) {
-	for _, s := range []string{"2024-11-03 01:30:00", "2024-03-10 02:30:00", "2024-02-29", "1, 2, 3", "-42", "+7"} {
+	for _, s := range []string{"2024-11-03 01:30:00", "2024-03-10 02:30:00", "2024-02-29", "1, 2, 3", "-42", "+7", "-.25", "12.5", "123456789012345.6"} {
 		f.Add(s)
 	}
 	la := mustLoad(f, "America/Los_Angeles")
@@ -123,6 +135,11 @@ func FuzzFastParsersMatchLegacy(f *testing.F) {
 		ln, err := legacyParseInt(s)
 		if ok != (err == nil) || n != ln {
 			t.Fatalf("parseInt(%q) = %d %v, strconv %d %v", s, n, ok, ln, err)
+		}
+		f, ok := ParseNumber(s)
+		lf, lok := legacyParseNumber(s)
+		if ok != lok || math.Float64bits(f) != math.Float64bits(lf) {
+			t.Fatalf("ParseNumber(%q) = %v %v, legacy %v %v", s, f, ok, lf, lok)
 		}
 		ids, ok := ParseIDList(s, nil)
 		lids, lok := legacyParseIDList(s, nil)

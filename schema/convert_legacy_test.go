@@ -90,3 +90,12 @@ func legacyValidDate(y, m, d int) bool {
 func isIDSeparator(r rune) bool {
 	return r == ',' || r == ';' || r == '\u0005' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
 }
+
+// legacyParseNumber is ParseNumber before the decimal fast path.
+func legacyParseNumber(s string) (float64, bool) {
+	if s == "" || strings.ContainsAny(s, "xXnN_iI") {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil
+}
