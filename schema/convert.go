@@ -85,6 +85,7 @@ type Builder struct {
 	// cursorCol is the index of the cursor column, -1 if none.
 	cursorCol int
 	rows      int // rows in the last record: the next one is reserved this size
+	room      int // rows every builder can take without growing, see grow
 }
 
 // plan is one column compiled for AppendAt: its facts and its typed Arrow builder.
@@ -212,30 +213,37 @@ func (b *Builder) AppendAt(row RawRow, cursorAt time.Time) error {
 			return &ConversionError{Stream: b.table.Name, ID: row[b.table.PrimaryKey], Column: c.name, Kind: c.kind, Value: raw, Reason: err}
 		}
 	}
-	if b.Len() == 0 && b.rows > 0 {
-		b.reserve()
+	if b.room == 0 {
+		b.grow()
 	}
+	b.room--
 	for i := range b.cols {
 		b.appendCell(&b.cols[i], &b.scratch[i])
 	}
 	return nil
 }
 
-// reserve sizes the builders of a new batch like the last one, so that they do not grow
-// (and copy) their buffers several times per batch.
-func (b *Builder) reserve() {
-	b.rb.Reserve(b.rows)
-	for i := range b.cols {
-		if c := &b.cols[i]; c.strs != nil && c.bytes > 0 {
-			c.strs.ReserveData(c.bytes)
+// grow makes room in every builder for the rows of a batch like the last one (at
+// least 64) so that appendCell can append without checking capacity, and reserves the
+// text of a new batch like the last one's: buffers then grow (and copy) once per batch
+// at most rather than several times.
+func (b *Builder) grow() {
+	n := max(b.rows, 64)
+	b.rb.Reserve(n)
+	if b.Len() == 0 {
+		for i := range b.cols {
+			if c := &b.cols[i]; c.strs != nil && c.bytes > 0 {
+				c.strs.ReserveData(c.bytes)
+			}
 		}
 	}
+	b.room = n
 }
 
 // NewRecord returns the rows appended so far as a record and resets the builder.
 // The caller releases the record.
 func (b *Builder) NewRecord() arrow.Record {
-	b.rows = b.Len()
+	b.rows, b.room = b.Len(), 0
 	for i := range b.cols {
 		if c := &b.cols[i]; c.strs != nil {
 			c.bytes = c.strs.DataLen()
@@ -247,21 +255,23 @@ func (b *Builder) NewRecord() arrow.Record {
 // Release frees the builder's buffers.
 func (b *Builder) Release() { b.rb.Release() }
 
+// appendCell appends v to column c's builder. AppendAt has made room for the row (see
+// grow), so fixed-width values are appended without capacity checks.
 func (b *Builder) appendCell(c *plan, v *cell) {
 	if !v.valid {
 		switch c.kind {
 		case Integer:
-			c.i64.AppendNull()
+			c.i64.UnsafeAppendBoolToBitmap(false)
 		case Float, Percent:
-			c.f64.AppendNull()
+			c.f64.UnsafeAppendBoolToBitmap(false)
 		case IntegerList:
 			c.lists.AppendNull()
 		case Bool:
-			c.bools.AppendNull()
+			c.bools.UnsafeAppendBoolToBitmap(false)
 		case Date:
-			c.dates.AppendNull()
+			c.dates.UnsafeAppendBoolToBitmap(false)
 		case DateTime:
-			c.stamps.AppendNull()
+			c.stamps.UnsafeAppendBoolToBitmap(false)
 		default:
 			c.strs.AppendNull()
 		}
@@ -269,23 +279,27 @@ func (b *Builder) appendCell(c *plan, v *cell) {
 	}
 	switch c.kind {
 	case Integer:
-		c.i64.Append(v.i)
+		c.i64.UnsafeAppend(v.i)
 	case Float, Percent:
-		c.f64.Append(v.f)
+		c.f64.UnsafeAppend(v.f)
 	case IntegerList:
 		c.lists.Append(true)
 		c.elems.AppendValues(v.list, nil)
 		c.list = v.list[:0]
 	case Bool:
-		c.bools.Append(v.b)
+		c.bools.UnsafeAppend(v.b)
 	case Date:
-		c.dates.Append(arrow.Date32(v.i))
+		c.dates.UnsafeAppend(arrow.Date32(v.i))
 	case DateTime:
-		c.stamps.Append(arrow.Timestamp(v.i))
+		c.stamps.UnsafeAppend(arrow.Timestamp(v.i))
 	default:
-		// BinaryBuilder copies the bytes; StringBuilder.Append would convert the string
-		// to a []byte first, which allocates for text longer than 32 bytes.
-		c.strs.BinaryBuilder.Append(unsafe.Slice(unsafe.StringData(v.s), len(v.s)))
+		// The offsets have room; the text may not. ReserveData grows to exactly what it
+		// is asked for, so ask for double. StringBuilder.Append would also convert the
+		// string to a []byte first, which allocates for text longer than 32 bytes.
+		if c.strs.DataCap()-c.strs.DataLen() < len(v.s) {
+			c.strs.ReserveData(max(len(v.s), c.strs.DataCap()))
+		}
+		c.strs.UnsafeAppend(unsafe.Slice(unsafe.StringData(v.s), len(v.s)))
 	}
 }
 
