@@ -3,8 +3,9 @@ package connector_test
 // The CPU path, measured the way production runs it: recorded SuiteQL response bodies
 // are decoded (connector.DecodePage), typed (schema.Builder.AppendAt, after the
 // pipeline's WallInstants on the cursor) and written as zstd Parquet (sink.File) by
-// several decode+convert workers feeding one writer in page order, in files of 100,000
-// rows as the pipeline rolls them.
+// several decode+convert workers feeding one writer in page order, into one committed
+// file as DuckDB's COPY writes one (EXTRACT_CPUBENCH_FILE_ROWS rolls files as the
+// pipeline does).
 //
 //	BenchmarkCPUPath       rows/s for 100k and 1M rows (part of `make bench`)
 //	TestCPUPathReport      `make bench-cpu`: extract against DuckDB side by side, with
@@ -44,7 +45,7 @@ const (
 	cpuBenchPage     = 1000      // items per page, as NetSuite's maximum
 	cpuBenchRing     = 16        // distinct page bodies cycled through
 	cpuBenchIDBase   = 1_000_000 // first id: every id up to 8,999,999 has 7 digits
-	cpuBenchFileRows = 100_000   // the pipeline's default FileRows
+	cpuBenchFileRows = 100_000   // the pipeline's default FileRows (BenchmarkCPUStages/write)
 	cpuBenchWorkers  = 2         // decode+convert goroutines (one per core here)
 	cpuBenchVersion  = 1         // bump when the generated rows change (NDJSON cache key)
 )
@@ -284,6 +285,9 @@ type cpuBenchResult struct {
 	Files   int     `json:"files"`
 	Bytes   int64   `json:"bytes"`
 	RSSKiB  int64   `json:"rss_kib,omitempty"` // peak RSS of the process (VmHWM)
+	// CommitSeconds is the time spent in File.Commit (flush, fsync, rename): the
+	// writer's wait for the disk, not CPU work.
+	CommitSeconds float64 `json:"commit_seconds"`
 }
 
 func (r cpuBenchResult) rate() float64 { return float64(r.Rows) / r.Seconds }
@@ -347,6 +351,8 @@ func runCPUPath(ctx context.Context, src *cpuBenchSource, s *sink.Sink, fileRows
 		}
 	}()
 	commit := func() error {
+		start := time.Now()
+		defer func() { res.CommitSeconds += time.Since(start).Seconds() }()
 		rc, err := f.Commit()
 		f = nil
 		res.Files++
@@ -426,7 +432,7 @@ func BenchmarkCPUPath(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := processCPU()
 			for b.Loop() {
-				res, err := runCPUPath(b.Context(), src, s, cpuBenchFileRows, cpuBenchWorkers)
+				res, err := runCPUPath(b.Context(), src, s, math.MaxInt64, cpuBenchWorkers)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -473,8 +479,14 @@ func TestCPUPathChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One file, as DuckDB's COPY writes one; EXTRACT_CPUBENCH_FILE_ROWS=100000 rolls
+	// files (each commit an fsync) as the pipeline does by default.
+	fileRows := int64(math.MaxInt64)
+	if v, err := strconv.ParseInt(os.Getenv("EXTRACT_CPUBENCH_FILE_ROWS"), 10, 64); err == nil && v > 0 {
+		fileRows = v
+	}
 	start := time.Now()
-	res, err := runCPUPath(t.Context(), src, s, cpuBenchFileRows, cpuBenchWorkers)
+	res, err := runCPUPath(t.Context(), src, s, fileRows, cpuBenchWorkers)
 	if err != nil {
 		t.Fatal(err)
 	}
