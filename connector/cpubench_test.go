@@ -485,8 +485,12 @@ func TestCPUPathChild(t *testing.T) {
 	if v, err := strconv.ParseInt(os.Getenv("EXTRACT_CPUBENCH_FILE_ROWS"), 10, 64); err == nil && v > 0 {
 		fileRows = v
 	}
+	workers := cpuBenchWorkers
+	if v, err := strconv.Atoi(os.Getenv("EXTRACT_CPUBENCH_WORKERS")); err == nil && v > 0 {
+		workers = v
+	}
 	start := time.Now()
-	res, err := runCPUPath(t.Context(), src, s, fileRows, cpuBenchWorkers)
+	res, err := runCPUPath(t.Context(), src, s, fileRows, workers)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -604,19 +604,24 @@ var sharedZones atomic.Pointer[zoneCache]
 // read as UTC (where time.Date looks the offset up first), the instant and the searched
 // hours around it are all in one span.
 func (z *zoneCache) unique(wall int64) (int64, bool) {
-	i, ok := slices.BinarySearchFunc(z.spans, wall, func(s zoneSpan, x int64) int {
-		switch {
-		case s.end <= x:
-			return -1
-		case s.start > x:
-			return 1
+	// The last span starting at or before wall (a plain binary search: this runs for
+	// every datetime cell).
+	lo, hi := 0, len(z.spans)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if z.spans[m].start <= wall {
+			lo = m + 1
+		} else {
+			hi = m
 		}
-		return 0
-	})
-	if !ok {
+	}
+	if lo == 0 {
 		return 0, false
 	}
-	sp := &z.spans[i]
+	sp := &z.spans[lo-1]
+	if wall >= sp.end {
+		return 0, false
+	}
 	t := wall - sp.offset
 	if t-searched >= sp.start && t+searched < sp.end {
 		return t, true
