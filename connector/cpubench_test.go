@@ -285,6 +285,9 @@ type cpuBenchResult struct {
 	Files   int     `json:"files"`
 	Bytes   int64   `json:"bytes"`
 	RSSKiB  int64   `json:"rss_kib,omitempty"` // peak RSS of the process (VmHWM)
+	// CPUSeconds is the process's CPU time (all threads) during the run: on a shared
+	// machine, steadier than the wall clock.
+	CPUSeconds float64 `json:"cpu_seconds"`
 	// CommitSeconds is the time spent in File.Commit (flush, fsync, rename): the
 	// writer's wait for the disk, not CPU work.
 	CommitSeconds float64 `json:"commit_seconds"`
@@ -308,7 +311,11 @@ func runCPUPath(ctx context.Context, src *cpuBenchSource, s *sink.Sink, fileRows
 		out  chan result
 	}
 	jobs := make(chan job)
-	futures := make(chan chan result, 2*workers) // bounded prefetch, in page order
+	depth := 2 * workers
+	if v, err := strconv.Atoi(os.Getenv("EXTRACT_CPUBENCH_DEPTH")); err == nil && v > 0 {
+		depth = v
+	}
+	futures := make(chan chan result, depth) // bounded prefetch, in page order
 	go func() {
 		defer close(futures)
 		defer close(jobs)
@@ -489,12 +496,12 @@ func TestCPUPathChild(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("EXTRACT_CPUBENCH_WORKERS")); err == nil && v > 0 {
 		workers = v
 	}
-	start := time.Now()
+	cpu0, start := processCPU(), time.Now()
 	res, err := runCPUPath(t.Context(), src, s, fileRows, workers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Seconds = time.Since(start).Seconds()
+	res.Seconds, res.CPUSeconds = time.Since(start).Seconds(), (processCPU() - cpu0).Seconds()
 	res.RSSKiB = peakRSSKiB()
 	out, _ := json.Marshal(res)
 	fmt.Printf("cpubench-result %s\n", out)
@@ -545,6 +552,7 @@ func ensureNDJSON(t *testing.T, dir string, n int) string {
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
+	fmt.Printf("writing the %d rows as NDJSON for DuckDB (once): %s\n", n, path)
 	tmp, err := os.MkdirTemp(dir, "ndjson-")
 	if err != nil {
 		t.Fatal(err)
@@ -569,10 +577,11 @@ func ensureNDJSON(t *testing.T, dir string, n int) string {
 }
 
 type duckResult struct {
-	Rows     int     `json:"rows"`
-	Seconds  float64 `json:"seconds"`
-	RowsPerS float64 `json:"rows_per_s"`
-	Version  string  `json:"version"`
+	Rows       int     `json:"rows"`
+	Seconds    float64 `json:"seconds"`
+	RowsPerS   float64 `json:"rows_per_s"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	Version    string  `json:"version"`
 }
 
 // runDuckDB converts the NDJSON with DuckDB (testdata/duckdb/bench.mjs).
@@ -626,29 +635,34 @@ func TestCPUPathReport(t *testing.T) {
 	if modules == "" && skipped == "" {
 		skipped = "EXTRACT_DUCKDB_MODULES is not set"
 	}
-	var duck, ours []float64
+	var duck, ours, ratios, duckCPU, ourCPU []float64
 	var rss1M []int64
 	var version string
 	for round := range rounds {
+		d, haveDuck := duckResult{}, false
 		if skipped == "" {
-			d, err := runDuckDB(t, modules, ndjson, dir)
-			if err != nil {
+			var err error
+			if d, err = runDuckDB(t, modules, ndjson, dir); err != nil {
 				skipped = err.Error()
 			} else {
 				if d.Rows != n {
 					t.Fatalf("DuckDB converted %d rows, want %d", d.Rows, n)
 				}
-				duck, version = append(duck, d.RowsPerS), d.Version
-				fmt.Printf("round %d: DuckDB %s: %.0f rows/s (%.2fs)\n", round+1, d.Version, d.RowsPerS, d.Seconds)
+				haveDuck = true
+				duck, duckCPU, version = append(duck, d.RowsPerS), append(duckCPU, d.CPUSeconds), d.Version
+				fmt.Printf("round %d: DuckDB:  %4.0fk rows/s (%.2fs, CPU %.2fs)\n", round+1, d.RowsPerS/1000, d.Seconds, d.CPUSeconds)
 			}
 		}
 		r := runChild(t, n)
-		ours, rss1M = append(ours, r.rate()), append(rss1M, r.RSSKiB)
-		fmt.Printf("round %d: extract: %.0f rows/s (%.2fs, %d files, %.1f MB), peak RSS %.0f MB\n",
-			round+1, r.rate(), r.Seconds, r.Files, float64(r.Bytes)/1e6, float64(r.RSSKiB)/1024)
+		ours, ourCPU, rss1M = append(ours, r.rate()), append(ourCPU, r.CPUSeconds), append(rss1M, r.RSSKiB)
+		if haveDuck {
+			ratios = append(ratios, r.rate()/d.RowsPerS)
+		}
+		fmt.Printf("round %d: extract: %4.0fk rows/s (%.2fs, CPU %.2fs, %d file, %.1f MB), peak RSS %.0f MB\n",
+			round+1, r.rate()/1000, r.Seconds, r.CPUSeconds, r.Files, float64(r.Bytes)/1e6, float64(r.RSSKiB)/1024)
 	}
 	small := runChild(t, 100_000)
-	fmt.Printf("100k rows: extract %.0f rows/s, peak RSS %.0f MB\n", small.rate(), float64(small.RSSKiB)/1024)
+	fmt.Printf("100k rows: extract %.0fk rows/s, peak RSS %.0f MB\n", small.rate()/1000, float64(small.RSSKiB)/1024)
 
 	line := fmt.Sprintf("cpu path: %s rows, %d columns: extract %s rows/s", thousands(n), len(cpuBenchTable().Columns), kilo(median(ours)))
 	if len(duck) > 0 {
@@ -657,8 +671,9 @@ func TestCPUPathReport(t *testing.T) {
 	line += fmt.Sprintf(", peak RSS %.0f MB (100k rows: %.0f MB)", float64(slices.Max(rss1M))/1024, float64(small.RSSKiB)/1024)
 	if len(duck) == 0 {
 		fmt.Printf("DuckDB comparison skipped: %s\n", skipped)
-	} else if version != "" {
-		fmt.Printf("(DuckDB %s, threads=2; medians of %d rounds)\n", version, rounds)
+	} else {
+		fmt.Printf("(DuckDB %s, threads=2; medians of %d alternating rounds; per-round ratio median %.2f×; CPU per 1M rows: extract %.2fs, DuckDB %.2fs)\n",
+			version, len(duck), median(ratios), median(ourCPU), median(duckCPU))
 	}
 	fmt.Println(line)
 }

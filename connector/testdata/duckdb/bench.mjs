@@ -4,7 +4,8 @@
 //   node bench.mjs MODULES_DIR ROWS.ndjson OUT.parquet
 //
 // MODULES_DIR is the npm prefix @duckdb/node-api was installed under (kept out of the
-// repository). Prints one JSON line: {"rows":…,"seconds":…,"rows_per_s":…,"version":…}.
+// repository). Prints one JSON line: {"rows":…,"seconds":…,"rows_per_s":…,"cpu_seconds":…,
+// "version":…}; cpu_seconds is the process's CPU time (all threads) during the COPY.
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,11 +24,13 @@ const conn = await instance.connect();
 await conn.run('SET threads=2');
 const version = (await (await conn.runAndReadAll('SELECT version()')).getRows())[0][0];
 
+const cpu0 = process.cpuUsage();
 const start = process.hrtime.bigint();
 const res = await conn.run(
   `COPY (SELECT * FROM read_json_auto(${quote(ndjson)})) TO ${quote(out)} (FORMAT parquet, COMPRESSION zstd)`);
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const cpu = process.cpuUsage(cpu0); // all threads, microseconds
 const rows = Number(res.rowsChanged);
 conn.closeSync();
 instance.closeSync();
-console.log(JSON.stringify({ rows, seconds, rows_per_s: rows / seconds, version }));
+console.log(JSON.stringify({ rows, seconds, rows_per_s: rows / seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, version }));
