@@ -52,9 +52,10 @@ func (e *ItemError) Error() string {
 // bytes, lone surrogate escapes), which encoding/json would quietly turn into U+FFFD,
 // and two keys of one item that differ only in case.
 //
-// The body is scanned once, by hand: the values of a page are substrings of one string
-// copy of the body (text with escapes aside), and the keys, the same on every row, are
-// interned, so a row costs its map and little else.
+// The body is scanned once, by hand: values are copied into blocks shared by many of
+// them (see keep), and the keys, the same on every row, are interned and recognised by
+// position, so a row costs its map and little else. No reference to body is kept: the
+// caller may reuse it.
 func DecodePage(body []byte) (*Page, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("empty body")
@@ -83,7 +84,7 @@ type decoder struct {
 
 	keys   map[string]*keyInfo  // a key as decoded (case kept) → its facts
 	lowers map[string]*lowerKey // lowercased key → the one string used in rows
-	order  []*keyInfo           // keys of the last item in order: the likely next ones
+	order  []*keyInfo           // keys in the order items have shown them (see itemKey)
 	stamp  uint64               // numbers objects, for duplicate detection
 	hint   int                  // size of the next row map
 	buf    []byte               // scratch for unescaping
@@ -92,7 +93,7 @@ type decoder struct {
 
 // keyInfo is one distinct key (as decoded, case kept).
 type keyInfo struct {
-	quoted string // `"name"` when the key is plain ASCII text without escapes, else ""
+	quoted string // `"name"` when the key is written without escapes (as valid UTF-8), else ""
 	pos    int    // index in decoder.order, or -1
 	lower  *lowerKey
 	links  bool   // the per-item "links", dropped

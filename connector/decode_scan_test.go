@@ -2,6 +2,7 @@ package connector
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -250,5 +251,49 @@ func TestScanString(t *testing.T) {
 	// Non-ASCII after the stop does not count.
 	if _, nonASCII := scanString([]byte(`abc"é       `), 0); nonASCII {
 		t.Fatal("non-ASCII after the stop counted")
+	}
+}
+
+// TestDecodePageKeepsNoReferenceToTheBody: values are copies, so a caller may reuse the
+// body's buffer; pages bigger than a value block and values bigger than a quarter of one
+// are kept whole.
+func TestDecodePageKeepsNoReferenceToTheBody(t *testing.T) {
+	long := strings.Repeat("ü", arenaChunk/4)
+	var b strings.Builder
+	b.WriteString(`{"hasMore":false,"items":[`)
+	const n = 3000
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"links":[],"id":"%d","name":"company number %d","n":%d.5,"esc":"a\"%d"`, i, i, i, i)
+		if i%1000 == 7 {
+			b.WriteString(`,"long":"` + long + `"`)
+		}
+		b.WriteByte('}')
+	}
+	b.WriteString(`]}`)
+	body := []byte(b.String())
+	p, err := DecodePage(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range body {
+		body[i] = 'x'
+	}
+	if _, err := DecodePage([]byte(`{"hasMore":false,"items":[{"id":"overwrite the blocks?"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != n {
+		t.Fatalf("%d items", len(p.Items))
+	}
+	for i, row := range p.Items {
+		want := schema.RawRow{"id": fmt.Sprint(i), "name": fmt.Sprintf("company number %d", i), "n": fmt.Sprintf("%d.5", i), "esc": fmt.Sprintf(`a"%d`, i)}
+		if i%1000 == 7 {
+			want["long"] = long
+		}
+		if !reflect.DeepEqual(row, want) {
+			t.Fatalf("item %d = %v, want %v", i, row, want)
+		}
 	}
 }
