@@ -13,8 +13,12 @@ package connector_test
 //	TestCPUPathChild       one run in a child process (EXTRACT_CPUBENCH_CHILD=rows)
 //
 // The rows are generated deterministically in memory: a ring of cpuBenchRing distinct
-// 1000-item page bodies, each page sent through the path a fresh copy of one of them
-// (as io.ReadAll would hand it over) with unique ids patched in.
+// 1000-item page bodies; each page of a run is one of them copied into the worker's
+// body buffer (as a client reading a response would) with unique ids patched in.
+//
+// Knobs of the child run: EXTRACT_CPUBENCH_WORKERS (decode+convert goroutines, 2),
+// EXTRACT_CPUBENCH_DEPTH (pages in flight, 2 per worker), EXTRACT_CPUBENCH_FILE_ROWS
+// (roll files), EXTRACT_CPUBENCH_KEEP (keep the output in that directory).
 
 import (
 	"context"
@@ -610,7 +614,7 @@ func runDuckDB(t *testing.T, modules, ndjson, dir string) (duckResult, error) {
 //
 //	EXTRACT_CPUBENCH=1               run at all
 //	EXTRACT_CPUBENCH_DIR=dir         where the NDJSON is cached (default $TMPDIR/extract-cpubench)
-//	EXTRACT_CPUBENCH_ROUNDS=3        rounds
+//	EXTRACT_CPUBENCH_ROUNDS=5        rounds
 //	EXTRACT_DUCKDB_MODULES=dir       npm prefix holding @duckdb/node-api; unset: no DuckDB
 //	EXTRACT_DUCKDB_SKIPPED=reason    why DuckDB is not compared (printed)
 func TestCPUPathReport(t *testing.T) {
@@ -625,7 +629,7 @@ func TestCPUPathReport(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rounds := 3
+	rounds := 5
 	if v, err := strconv.Atoi(os.Getenv("EXTRACT_CPUBENCH_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
