@@ -1,11 +1,9 @@
 package sink
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -264,17 +262,16 @@ func (e *parquetEncoder) write(rec arrow.Record) error {
 	}
 	for start := 0; start < n; {
 		if e.inGroup >= e.rowGroupRows {
-			if err := e.flushRowGroup(); err != nil {
+			if err := e.w.Flush(); err != nil {
 				return err
 			}
 			e.inGroup = 0
 		}
 		end := min(n, start+e.rowGroupRows-e.inGroup)
 		writers := e.w.ColumnWriters()
-		err := e.eachColumn(func(c int) error {
-			col := e.cols[c]
-			for lo := start; lo < end; lo += writeChunk {
-				hi := min(end, lo+writeChunk)
+		for lo := start; lo < end; lo += writeChunk {
+			hi := min(end, lo+writeChunk)
+			for c, col := range e.cols {
 				vals := e.vals[c]
 				if col.kind == kindInt64List {
 					vals = vals[e.starts[c][lo]:e.starts[c][hi]]
@@ -285,62 +282,11 @@ func (e *parquetEncoder) write(rec arrow.Record) error {
 					return err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 		e.inGroup += end - start
 		start = end
 	}
 	return nil
-}
-
-// eachColumn runs f for every column, the columns split between this goroutine and
-// one more. Column writers share nothing until a row group is written out (their page
-// buffers and pools are their own or goroutine-safe, and so is the zstd codec), and
-// each column sees the same calls in the same order as when written one after the
-// other, so the file is the same. Compressing pages is most of a write: done on two
-// cores, the writer keeps up with the goroutines that decode and convert, which
-// otherwise wait for it whenever a row group or a batch of pages is compressed.
-func (e *parquetEncoder) eachColumn(f func(c int) error) error {
-	if len(e.cols) < 2 || runtime.GOMAXPROCS(0) < 2 {
-		for c := range e.cols {
-			if err := f(c); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var other error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for c := 1; c < len(e.cols); c += 2 {
-			if other = f(c); other != nil {
-				return
-			}
-		}
-	}()
-	var err error
-	for c := 0; c < len(e.cols); c += 2 {
-		if err = f(c); err != nil {
-			break
-		}
-	}
-	<-done
-	return cmp.Or(err, other)
-}
-
-// flushRowGroup writes out the current row group: the columns compress their last
-// pages side by side (eachColumn), then parquet-go writes the column chunks, in
-// order, as Flush would have.
-func (e *parquetEncoder) flushRowGroup() error {
-	writers := e.w.ColumnWriters()
-	if err := e.eachColumn(func(c int) error { return writers[c].Flush() }); err != nil {
-		return err
-	}
-	return e.w.Flush()
 }
 
 // fillList converts a list<int64> column into its leaf values:
@@ -504,12 +450,7 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 	return nil
 }
 
-func (e *parquetEncoder) finish() error {
-	if err := e.flushRowGroup(); err != nil {
-		return err
-	}
-	return e.w.Close()
-}
+func (e *parquetEncoder) finish() error { return e.w.Close() }
 
 func badArray(col column, arr arrow.Array) error {
 	return fmt.Errorf("column %q: array type %T does not match the schema", col.name, arr)
