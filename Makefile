@@ -8,7 +8,14 @@ FUZZTIME  ?= 60s
 
 SEEDS     ?= 50
 
-.PHONY: build test demo bench lint fuzz property clean
+# bench-cpu: where the 1M-row NDJSON for DuckDB is cached, and where the DuckDB Node API
+# is installed (outside the repository; the one step that needs the network).
+TMPROOT    := $(or $(TMPDIR),/tmp)
+BENCH_DIR  ?= $(TMPROOT)/extract-cpubench
+DUCKDB_DIR ?= $(TMPROOT)/extract-duckdb
+DUCKDB_API ?= @duckdb/node-api@1.5.6-r.1
+
+.PHONY: build test demo bench bench-cpu lint fuzz property clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/extract
@@ -24,6 +31,25 @@ demo: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@$(MAKE) --no-print-directory bench-cpu
+
+# The CPU path (decode SuiteQL bodies, type the rows, write zstd Parquet) against DuckDB
+# converting the same 1M rows from NDJSON to zstd Parquet on two threads, in alternating
+# rounds, with the path's peak RSS at 100k and 1M rows (connector/cpubench_test.go).
+# Without node and npm, or when the npm install fails, DuckDB is skipped and says why.
+bench-cpu:
+	@mkdir -p $(BENCH_DIR); duck=; skip=; \
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		skip="node and npm are needed"; \
+	elif [ ! -d $(DUCKDB_DIR)/node_modules/@duckdb/node-api ] && \
+		! npm install --prefix $(DUCKDB_DIR) --no-audit --no-fund --loglevel=error $(DUCKDB_API) >$(BENCH_DIR)/npm.log 2>&1; then \
+		skip="npm install $(DUCKDB_API) failed (see $(BENCH_DIR)/npm.log)"; \
+	else \
+		duck=$(DUCKDB_DIR); \
+	fi; \
+	$(GO) test -c -o $(BENCH_DIR)/connector.test ./connector/ && cd connector && \
+	EXTRACT_CPUBENCH=1 EXTRACT_CPUBENCH_DIR=$(BENCH_DIR) EXTRACT_DUCKDB_MODULES="$$duck" EXTRACT_DUCKDB_SKIPPED="$$skip" \
+		$(BENCH_DIR)/connector.test -test.run '^TestCPUPathReport$$' -test.timeout 30m
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

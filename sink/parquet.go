@@ -10,7 +10,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/compress"
 )
 
 // Parquet file key-value metadata written by this package.
@@ -19,32 +19,32 @@ const (
 	MetaFields = "extract.fields" // JSON [{"name":…,"metadata":{…}}] for fields that carry Arrow metadata
 )
 
-// zstdFastest is shared by all writers: the codec pools its encoders (sync.Pool), and a
-// zstd encoder is expensive enough to be worth reusing across files.
-var zstdFastest = &zstd.Codec{Level: zstd.SpeedFastest}
-
-// parquetEncoder writes rows through parquet-go's explicit Row path. The reflective
-// map/any path is avoided on purpose: it writes false, 0 and "" as NULL (design §4).
+// parquetEncoder writes through parquet-go's column writers: each Arrow column becomes
+// the parquet.Values of one leaf column (levels included), handed to that column's
+// writer. The reflective map/any path is avoided on purpose: it writes false, 0 and ""
+// as NULL (design §4). Rows are not assembled: parquet-go's Row path would only split
+// them into columns again.
 //
-// Every field is exactly one leaf column, so leaf index = field index. Without a list
-// column every row has exactly one value per column, and rows are fixed-width windows of
-// vals. A list column contributes a variable number of values to a row (one for a NULL
-// or empty list, one per element otherwise), so when the schema has one, scalar cells
-// are still filled into vals by the same code and then spliced, row by row and in leaf
-// order, with the list values into lvals (see assemble).
+// The writes mirror what parquet-go's WriteRows does with the same rows (chunks of
+// writeChunk rows, row groups of exactly rowGroupRows rows), so the pages, and the file,
+// are the same as the Row path's, byte for byte (TestParquetColumnPathMatchesRowPath).
+//
+// Every field is exactly one leaf column, so leaf index = field index. A scalar column
+// has one value per row; a list column a variable number (one for a NULL or empty list,
+// one per element otherwise), located by starts.
 type parquetEncoder struct {
-	w    *parquet.Writer
-	cols []column
-	vals []parquet.Value // row-major backing store for rows, reused across batches
-	rows []parquet.Row   // rows[i] = vals[i*len(cols) : (i+1)*len(cols)] without lists
-
-	// Only used when the schema has list columns.
-	lists  []int           // field indexes of the list columns, ascending
-	bound  []int64List     // lists[j] bound to the current record
-	lvals  []parquet.Value // backing store of the variable-width rows
-	ends   []int           // ends[i] = end of row i in lvals
-	levels []listLevels    // per list column
+	w            *parquet.Writer
+	cols         []column
+	rowGroupRows int
+	inGroup      int               // rows in the current row group
+	vals         [][]parquet.Value // per column, the values of the current record
+	starts       [][]int           // per list column, starts[i] = index in vals of row i's first value
+	levels       []listLevels      // per column; used by list columns only
 }
+
+// writeChunk is how many rows parquet-go's WriteRows hands to each column writer at a
+// time (to bound how far a page can outgrow its target size); the encoder does the same.
+const writeChunk = 64
 
 // listLevels are the definition levels of a list<int64> leaf
 // (<name>.list.element). The repetition level is 0 for a row's first value and 1 for
@@ -55,14 +55,42 @@ type listLevels struct {
 }
 
 func newParquetEncoder(out io.Writer, stream string, schema *arrow.Schema, cols []column, rowGroupRows int) (*parquetEncoder, error) {
+	w, err := newParquetWriter(out, stream, schema, cols, rowGroupRows, zstdFastest)
+	if err != nil {
+		return nil, err
+	}
+	e := &parquetEncoder{
+		w:            w,
+		cols:         cols,
+		rowGroupRows: rowGroupRows,
+		vals:         make([][]parquet.Value, len(cols)),
+		starts:       make([][]int, len(cols)),
+		levels:       make([]listLevels, len(cols)),
+	}
+	for c, col := range cols {
+		if col.kind == kindInt64List {
+			lv := listLevels{}
+			if col.nullable {
+				lv.empty = 1
+			}
+			lv.element = lv.empty + 1
+			e.levels[c] = lv
+		}
+	}
+	return e, nil
+}
+
+// newParquetWriter is the parquet-go writer for a file of cols.
+func newParquetWriter(out io.Writer, stream string, schema *arrow.Schema, cols []column, rowGroupRows int, codec compress.Codec) (*parquet.Writer, error) {
 	ps, err := parquetSchema(stream, cols)
 	if err != nil {
 		return nil, err
 	}
 	opts := []parquet.WriterOption{
 		ps,
-		parquet.Compression(zstdFastest),
+		parquet.Compression(codec),
 		// Without a cap parquet-go buffers the whole file as one row group (design §4).
+		// The column path keeps to it itself (see write); the Row path reads it.
 		parquet.MaxRowsPerRowGroup(int64(rowGroupRows)),
 		parquet.KeyValueMetadata(MetaStream, stream),
 	}
@@ -73,20 +101,7 @@ func newParquetEncoder(out io.Writer, stream string, schema *arrow.Schema, cols 
 	if err != nil {
 		return nil, fmt.Errorf("parquet writer config: %w", err)
 	}
-	e := &parquetEncoder{w: parquet.NewWriter(out, cfg), cols: cols}
-	for c, col := range cols {
-		if col.kind == kindInt64List {
-			lv := listLevels{}
-			if col.nullable {
-				lv.empty = 1
-			}
-			lv.element = lv.empty + 1
-			e.lists = append(e.lists, c)
-			e.levels = append(e.levels, lv)
-		}
-	}
-	e.bound = make([]int64List, len(e.lists))
-	return e, nil
+	return parquet.NewWriter(out, cfg), nil
 }
 
 // parquetSchema builds the file schema with columns in Arrow field order. parquet.Group
@@ -212,55 +227,21 @@ func fieldMetadataJSON(schema *arrow.Schema) (string, bool) {
 }
 
 func (e *parquetEncoder) write(rec arrow.Record) error {
-	if len(e.lists) > 0 {
-		return e.writeWithLists(rec)
-	}
-	n, k := int(rec.NumRows()), len(e.cols)
-	if cap(e.vals) < n*k {
-		e.vals = make([]parquet.Value, n*k)
-		e.rows = e.rows[:0]
-	}
-	e.vals = e.vals[:n*k]
-	if len(e.rows) != n {
-		e.rows = slices.Grow(e.rows[:0], n)[:n]
-		for i := range e.rows {
-			e.rows[i] = e.vals[i*k : (i+1)*k : (i+1)*k]
+	n := int(rec.NumRows())
+	// The values point into rec's buffers; drop them once parquet-go has copied them, so
+	// the File never keeps a released record alive.
+	defer func() {
+		for c := range e.vals {
+			clear(e.vals[c])
+			e.vals[c] = e.vals[c][:0]
 		}
-	}
-	// The values point into rec's string buffers; drop them once parquet-go has copied
-	// them, so the File never keeps a released record alive.
-	defer clear(e.vals)
-
-	for c, col := range e.cols {
-		if err := e.fill(c, col, rec.Column(c), n); err != nil {
-			return err
-		}
-	}
-	if _, err := e.w.WriteRows(e.rows); err != nil {
-		return err
-	}
-	return nil
-}
-
-// writeWithLists is write for a schema with at least one list column. Scalar columns
-// are filled into the fixed-width vals exactly as in write (list slots stay empty); then
-// assemble builds the real, variable-width rows in lvals.
-func (e *parquetEncoder) writeWithLists(rec arrow.Record) error {
-	n, k := int(rec.NumRows()), len(e.cols)
-	if cap(e.vals) < n*k {
-		e.vals = make([]parquet.Value, n*k)
-	}
-	e.vals = e.vals[:n*k]
-	defer clear(e.vals)
-	defer clear(e.bound)
-
-	next := 0 // index into e.lists of the next list column
+	}()
 	for c, col := range e.cols {
 		arr := rec.Column(c)
-		if next < len(e.lists) && e.lists[next] == c {
-			if arr.Len() != n {
-				return fmt.Errorf("column %q has %d values, the record has %d rows", col.name, arr.Len(), n)
-			}
+		if arr.Len() != n {
+			return fmt.Errorf("column %q has %d values, the record has %d rows", col.name, arr.Len(), n)
+		}
+		if col.kind == kindInt64List {
 			if err := checkRequired(col, arr, n); err != nil {
 				return err
 			}
@@ -268,67 +249,75 @@ func (e *parquetEncoder) writeWithLists(rec arrow.Record) error {
 			if err != nil {
 				return err
 			}
-			e.bound[next] = l
-			next++
+			e.fillList(c, l, n)
 			continue
 		}
+		if cap(e.vals[c]) < n {
+			e.vals[c] = make([]parquet.Value, n)
+		}
+		e.vals[c] = e.vals[c][:n]
 		if err := e.fill(c, col, arr, n); err != nil {
 			return err
 		}
 	}
-	e.assemble(n)
-	defer clear(e.lvals)
-	if _, err := e.w.WriteRows(e.rows); err != nil {
-		return err
+	for start := 0; start < n; {
+		if e.inGroup >= e.rowGroupRows {
+			if err := e.w.Flush(); err != nil {
+				return err
+			}
+			e.inGroup = 0
+		}
+		end := min(n, start+e.rowGroupRows-e.inGroup)
+		writers := e.w.ColumnWriters()
+		for lo := start; lo < end; lo += writeChunk {
+			hi := min(end, lo+writeChunk)
+			for c, col := range e.cols {
+				vals := e.vals[c]
+				if col.kind == kindInt64List {
+					vals = vals[e.starts[c][lo]:e.starts[c][hi]]
+				} else {
+					vals = vals[lo:hi]
+				}
+				if _, err := writers[c].WriteRowValues(vals); err != nil {
+					return err
+				}
+			}
+		}
+		e.inGroup += end - start
+		start = end
 	}
 	return nil
 }
 
-// assemble builds rows of n values in leaf order: for each row, the runs of scalar
-// values between list columns are copied from vals, and each list contributes
+// fillList converts a list<int64> column into its leaf values:
 //
 //	NULL list       one NULL value, r=0, d=0
 //	empty list      one NULL value, r=0, d=levels.empty
 //	[x0, x1, …]     x0 at r=0 and the rest at r=1, all at d=levels.element
-//
-// parquet-go groups a row's values by column (Row.Range), so each column must appear
-// exactly once, as one run, in leaf order: which this guarantees.
-func (e *parquetEncoder) assemble(n int) {
-	k := len(e.cols)
-	out := e.lvals[:0]
-	e.ends = slices.Grow(e.ends[:0], n)[:n]
+func (e *parquetEncoder) fillList(c int, l int64List, n int) {
+	lv := e.levels[c]
+	vals := e.vals[c][:0]
+	starts := slices.Grow(e.starts[c][:0], n+1)
+	null := parquet.NullValue().Level(0, 0, c)
+	empty := parquet.NullValue().Level(0, int(lv.empty), c)
+	hasNulls := l.arr.NullN() > 0
 	for i := range n {
-		row := e.vals[i*k : (i+1)*k]
-		prev := 0
-		for j, c := range e.lists {
-			out = append(out, row[prev:c]...)
-			prev = c + 1
-			l, lv := &e.bound[j], e.levels[j]
-			if l.arr.IsNull(i) {
-				out = append(out, parquet.NullValue().Level(0, 0, c))
-				continue
-			}
-			lo, hi := l.offs[i], l.offs[i+1]
-			if lo == hi {
-				out = append(out, parquet.NullValue().Level(0, int(lv.empty), c))
-				continue
-			}
-			out = append(out, parquet.Int64Value(l.elems[lo]).Level(0, int(lv.element), c))
-			for _, x := range l.elems[lo+1 : hi] {
-				out = append(out, parquet.Int64Value(x).Level(1, int(lv.element), c))
-			}
+		starts = append(starts, len(vals))
+		if hasNulls && l.arr.IsNull(i) {
+			vals = append(vals, null)
+			continue
 		}
-		out = append(out, row[prev:]...)
-		e.ends[i] = len(out)
+		lo, hi := l.offs[i], l.offs[i+1]
+		if lo == hi {
+			vals = append(vals, empty)
+			continue
+		}
+		vals = append(vals, parquet.Int64Value(l.elems[lo]).Level(0, int(lv.element), c))
+		for _, x := range l.elems[lo+1 : hi] {
+			vals = append(vals, parquet.Int64Value(x).Level(1, int(lv.element), c))
+		}
 	}
-	// Slice the rows only now: out may have moved while it grew.
-	e.lvals = out
-	e.rows = slices.Grow(e.rows[:0], n)[:n]
-	start := 0
-	for i, end := range e.ends {
-		e.rows[i] = out[start:end:end]
-		start = end
-	}
+	e.vals[c], e.starts[c] = vals, append(starts, len(vals))
 }
 
 // checkRequired reports the first NULL in a column that is not nullable: Arrow does
@@ -345,7 +334,7 @@ func checkRequired(col column, arr arrow.Array, n int) error {
 	return nil
 }
 
-// fill converts one Arrow column into the c-th value of each row. The type switch runs
+// fill converts one Arrow scalar column into e.vals[c], one value per row. The type switch runs
 // once per column and batch; the loops below are monomorphic.
 func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 	if arr.Len() != n {
@@ -359,13 +348,16 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 			}
 		}
 	}
-	def := 0 // definition level of a present value
+	// The definition level of a present value. Values are made with their levels set in
+	// place (Value.Level copies the 24-byte value and is not inlined). The column index
+	// is left unset: a column writer's buffer knows its column and reads only the levels
+	// (the byte-for-byte comparison with the Row path, which set it, would notice).
+	def := 0
 	if col.nullable {
 		def = 1
 	}
-	k := len(e.cols)
 	null := parquet.NullValue().Level(0, 0, c)
-	vals := e.vals
+	vals := e.vals[c]
 
 	switch col.kind {
 	case kindInt64:
@@ -375,9 +367,10 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 		}
 		for i, v := range a.Int64Values() {
 			if hasNulls && a.IsNull(i) {
-				vals[i*k+c] = null
+				vals[i] = null
 			} else {
-				vals[i*k+c] = parquet.Int64Value(v).Level(0, def, c)
+				vals[i] = parquet.Int64Value(v)
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindFloat64:
@@ -387,9 +380,10 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 		}
 		for i, v := range a.Float64Values() {
 			if hasNulls && a.IsNull(i) {
-				vals[i*k+c] = null
+				vals[i] = null
 			} else {
-				vals[i*k+c] = parquet.DoubleValue(v).Level(0, def, c)
+				vals[i] = parquet.DoubleValue(v)
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindBool:
@@ -399,9 +393,10 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 		}
 		for i := range n {
 			if hasNulls && a.IsNull(i) {
-				vals[i*k+c] = null
+				vals[i] = null
 			} else {
-				vals[i*k+c] = parquet.BooleanValue(a.Value(i)).Level(0, def, c)
+				vals[i] = parquet.BooleanValue(a.Value(i))
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindString:
@@ -415,11 +410,12 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 		base := offs[0]
 		for i := range n {
 			if hasNulls && a.IsNull(i) {
-				vals[i*k+c] = null
+				vals[i] = null
 			} else {
 				// A present "" stays a present empty value: its definition level, not its
 				// bytes, decides NULL.
-				vals[i*k+c] = parquet.ByteArrayValue(data[offs[i]-base:offs[i+1]-base]).Level(0, def, c)
+				vals[i] = parquet.ByteArrayValue(data[offs[i]-base : offs[i+1]-base])
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindTimestamp:
@@ -429,9 +425,10 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 		}
 		for i, v := range a.TimestampValues() {
 			if hasNulls && a.IsNull(i) {
-				vals[i*k+c] = null
+				vals[i] = null
 			} else {
-				vals[i*k+c] = parquet.Int64Value(int64(v)).Level(0, def, c)
+				vals[i] = parquet.Int64Value(int64(v))
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	case kindDate32:
@@ -441,9 +438,10 @@ func (e *parquetEncoder) fill(c int, col column, arr arrow.Array, n int) error {
 		}
 		for i, v := range a.Date32Values() {
 			if hasNulls && a.IsNull(i) {
-				vals[i*k+c] = null
+				vals[i] = null
 			} else {
-				vals[i*k+c] = parquet.Int32Value(int32(v)).Level(0, def, c)
+				vals[i] = parquet.Int32Value(int32(v))
+				vals[i].SetDefinitionLevel(def)
 			}
 		}
 	default:
