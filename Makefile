@@ -58,6 +58,8 @@ lint:
 # Run each fuzzer for FUZZTIME (default 60s).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodePage$$' -fuzztime $(FUZZTIME) ./connector/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodePageMatchesLegacy$$' -fuzztime $(FUZZTIME) ./connector/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastParsersMatchLegacy$$' -fuzztime $(FUZZTIME) ./schema/
 	$(GO) test -run '^$$' -fuzz '^FuzzRejectedColumn$$' -fuzztime $(FUZZTIME) ./connector/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseIDList$$' -fuzztime $(FUZZTIME) ./schema/
 	$(GO) test -run '^$$' -fuzz '^FuzzBuilderAppend$$' -fuzztime $(FUZZTIME) ./schema/
