@@ -122,9 +122,13 @@ func (c *Client) SuiteQL(ctx context.Context, q string, limit, offset int) (*Pag
 	if err != nil {
 		return nil, err
 	}
+	decode := DecodePage
+	if ctx.Value(columnsWanted{}) != nil {
+		decode = DecodePageItems
+	}
 	var page *Page
 	err = c.do(ctx, http.MethodPost, endpoint, body, func(b []byte) error {
-		p, err := DecodePage(b)
+		p, err := decode(b)
 		page = p
 		return err
 	})
@@ -172,6 +176,15 @@ func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
 		return nil
 	})
 	return t, err
+}
+
+type columnsWanted struct{}
+
+// ItemsContext asks the client for pages decoded column by column (Page.Cols instead of
+// Page.Items), for a caller that converts every row: no map per row. A Source other than
+// Client may ignore it and fill Items.
+func ItemsContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, columnsWanted{}, true)
 }
 
 type probing struct{}

@@ -1,8 +1,9 @@
 package connector_test
 
 // The CPU path, measured the way production runs it: recorded SuiteQL response bodies
-// are decoded (connector.DecodePage), typed (schema.Builder.AppendAt, after the
-// pipeline's WallInstants on the cursor) and written as zstd Parquet (sink.File) by
+// are decoded column by column (connector.DecodePageItems, as the pipeline's keyset
+// reads ask the client to), typed (schema.Builder.AppendItemAt, after the pipeline's
+// WallInstants on the cursor) and written as zstd Parquet (sink.File) by
 // several decode+convert workers feeding one writer in page order, into one committed
 // file as DuckDB's COPY writes one (EXTRACT_CPUBENCH_FILE_ROWS rolls files as the
 // pipeline does).
@@ -408,22 +409,26 @@ func runCPUPath(ctx context.Context, src *cpuBenchSource, s *sink.Sink, fileRows
 	return res, nil
 }
 
-// convertPage is the pipeline's per-page work: decode, then for each row the cursor's
-// instant, AppendAt, and the keyset id.
+// convertPage is the pipeline's per-page work: decode column by column, then for each
+// row the cursor's instant, AppendItemAt, and the keyset id.
 func convertPage(b *schema.Builder, t schema.Table, loc *time.Location, body []byte) (arrow.Record, error) {
-	page, err := connector.DecodePage(body)
+	page, err := connector.DecodePageItems(body)
 	if err != nil {
 		return nil, err
 	}
-	for i, row := range page.Items {
-		at, _, ok := schema.WallInstants(row[t.Cursor], loc)
+	it := page.Cols
+	idKey, cursorKey := it.Index(t.PrimaryKey), it.Index(t.Cursor)
+	for i := range it.Len() {
+		cursor, _ := it.Get(i, cursorKey)
+		at, _, ok := schema.WallInstants(cursor, loc)
 		if !ok {
 			return nil, fmt.Errorf("row %d: no cursor", i)
 		}
-		if err := b.AppendAt(row, at); err != nil {
+		if err := b.AppendItemAt(it, i, at, nil); err != nil {
 			return nil, err
 		}
-		if _, err := strconv.ParseInt(row[t.PrimaryKey], 10, 64); err != nil {
+		id, _ := it.Get(i, idKey)
+		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
 			return nil, err
 		}
 	}

@@ -17,7 +17,10 @@ import (
 
 // Page is one decoded SuiteQL page.
 type Page struct {
-	Items        []schema.RawRow
+	Items []schema.RawRow
+	// Cols holds the rows instead of Items when the page was decoded column by column
+	// (DecodePageItems, or a client asked with ItemsContext).
+	Cols         *schema.Items
 	HasMore      bool
 	TotalResults int
 	Offset       int
@@ -56,13 +59,24 @@ func (e *ItemError) Error() string {
 // them (see keep), and the keys, the same on every row, are interned and recognised by
 // position, so a row costs its map and little else. No reference to body is kept: the
 // caller may reuse it.
-func DecodePage(body []byte) (*Page, error) {
+func DecodePage(body []byte) (*Page, error) { return decodePage(body, false) }
+
+// DecodePageItems is DecodePage with the rows in Page.Cols, column by column, and
+// Page.Items nil: no map per row, for the paths that convert every row.
+func DecodePageItems(body []byte) (*Page, error) { return decodePage(body, true) }
+
+func decodePage(body []byte, columns bool) (*Page, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("empty body")
 	}
 	d := decoders.Get().(*decoder)
 	defer d.release()
 	d.reset(body)
+	d.cols = nil
+	if columns {
+		d.cols = &schema.Items{}
+		d.pageNo++
+	}
 	return d.page()
 }
 
@@ -89,6 +103,10 @@ type decoder struct {
 	hint   int                  // size of the next row map
 	buf    []byte               // scratch for unescaping
 	slow   []member             // scratch for items with a repeated key
+
+	cols     *schema.Items // the rows, when decoded column by column (rows are then nil)
+	lastRows int           // items on the last page
+	pageNo   uint64        // numbers the pages decoded column by column
 }
 
 // keyInfo is one distinct key (as decoded, case kept).
@@ -102,8 +120,51 @@ type keyInfo struct {
 
 // lowerKey is one key as rows carry it.
 type lowerKey struct {
-	name string
-	seen uint64
+	name    string
+	seen    uint64
+	col     int32  // its index in the Keys of page colPage
+	colPage uint64 // decoded column by column
+}
+
+// newRow starts a row: a map, or (column by column) nothing, its cells being appended.
+func (d *decoder) newRow(size int) schema.RawRow {
+	if d.cols != nil {
+		return nil
+	}
+	return make(schema.RawRow, size)
+}
+
+// put sets a value of the row being read.
+func (d *decoder) put(row schema.RawRow, k *lowerKey, text string) {
+	if d.cols == nil {
+		row[k.name] = text
+		return
+	}
+	if k.colPage != d.pageNo {
+		k.colPage, k.col = d.pageNo, int32(len(d.cols.Keys))
+		d.cols.Keys = append(d.cols.Keys, k.name)
+	}
+	d.cols.Cells = append(d.cols.Cells, schema.Cell{Key: k.col, Value: text})
+}
+
+// idOf returns the "id" of the row being read (its cells from start, column by column).
+func (d *decoder) idOf(row schema.RawRow, start int) string {
+	if d.cols == nil {
+		return row["id"]
+	}
+	for _, c := range d.cols.Cells[start:] {
+		if d.cols.Keys[c.Key] == "id" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// endRow ends a row read column by column.
+func (d *decoder) endRow() {
+	if d.cols != nil {
+		d.cols.Ends = append(d.cols.Ends, len(d.cols.Cells))
+	}
 }
 
 type member struct {
@@ -249,6 +310,10 @@ func (d *decoder) page() (*Page, error) {
 	if items.itemErr != nil {
 		return nil, items.itemErr
 	}
+	if d.cols != nil {
+		p.Cols = d.cols
+		return p, nil
+	}
 	p.Items = items.rows
 	if p.Items == nil {
 		p.Items = []schema.RawRow{}
@@ -321,9 +386,14 @@ func (d *decoder) items(depth, sizeHint int) *itemsResult {
 	}
 	d.i++
 	if sizeHint < 0 {
-		sizeHint = 16
+		sizeHint = max(16, d.lastRows) // no "count" before "items": as many as last time
 	}
 	res.rows = make([]schema.RawRow, 0, sizeHint)
+	if d.cols != nil {
+		// Sized for rows like the last page's, so the cells are not copied as they grow.
+		d.cols.Cells = make([]schema.Cell, 0, sizeHint*max(d.hint, 8))
+		d.cols.Ends = make([]int, 0, sizeHint)
+	}
 	d.ws()
 	if d.peek() == ']' {
 		d.i++
@@ -357,6 +427,7 @@ func (d *decoder) items(depth, sizeHint int) *itemsResult {
 		}
 		res.rows = append(res.rows, row)
 		if !d.next(']') {
+			d.lastRows = len(res.rows)
 			return res
 		}
 	}
@@ -374,11 +445,16 @@ func (d *decoder) item(index, depth int) (schema.RawRow, error) {
 	}
 	d.stamp++
 	stamp := d.stamp
-	row := make(schema.RawRow, d.hint)
+	row := d.newRow(d.hint)
+	cellsFrom := 0
+	if d.cols != nil {
+		cellsFrom = len(d.cols.Cells)
+	}
 	var bad *ItemError
 	d.ws()
 	if d.peek() == '}' {
 		d.i++
+		d.endRow()
 		return row, nil
 	}
 	for after := -1; ; {
@@ -394,6 +470,9 @@ func (d *decoder) item(index, depth int) (schema.RawRow, error) {
 				// The same key twice: the last one wins, as in encoding/json. Rare
 				// enough to read the item again the general way.
 				d.i = start
+				if d.cols != nil {
+					d.cols.Cells = d.cols.Cells[:cellsFrom]
+				}
 				return d.itemRepeated(index, depth)
 			}
 			k.seen = stamp
@@ -410,7 +489,7 @@ func (d *decoder) item(index, depth int) (schema.RawRow, error) {
 					bad = &ItemError{Key: k.lower.name, Reason: reason}
 				}
 			case present:
-				row[k.lower.name] = text
+				d.put(row, k.lower, text)
 			}
 		}
 		if d.err != nil {
@@ -422,10 +501,14 @@ func (d *decoder) item(index, depth int) (schema.RawRow, error) {
 			}
 			// +1: room for a column the caller adds (the pipeline's _deleted).
 			d.hint = len(row) + 1
+			if d.cols != nil {
+				d.hint = len(d.cols.Cells) - cellsFrom + 1
+			}
 			if bad != nil {
-				bad.Index, bad.ID = index, row["id"]
+				bad.Index, bad.ID = index, d.idOf(row, cellsFrom)
 				return nil, bad
 			}
+			d.endRow()
 			return row, nil
 		}
 	}
@@ -471,7 +554,11 @@ func (d *decoder) itemRepeated(index, depth int) (schema.RawRow, error) {
 	}
 	d.stamp++
 	stamp := d.stamp
-	row := make(schema.RawRow, len(ms))
+	row := d.newRow(len(ms))
+	cellsFrom := 0
+	if d.cols != nil {
+		cellsFrom = len(d.cols.Cells)
+	}
 	var bad *ItemError
 	for _, m := range ms {
 		if m.key.links {
@@ -487,13 +574,14 @@ func (d *decoder) itemRepeated(index, depth int) (schema.RawRow, error) {
 				bad = &ItemError{Key: m.key.lower.name, Reason: m.bad}
 			}
 		case m.present:
-			row[m.key.lower.name] = m.text
+			d.put(row, m.key.lower, m.text)
 		}
 	}
 	if bad != nil {
-		bad.Index, bad.ID = index, row["id"]
+		bad.Index, bad.ID = index, d.idOf(row, cellsFrom)
 		return nil, bad
 	}
+	d.endRow()
 	return row, nil
 }
 

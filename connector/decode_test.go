@@ -2,6 +2,7 @@ package connector
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -78,8 +79,22 @@ func FuzzDecodePage(f *testing.F) {
 	f.Add([]byte(`{"hasMore":false,"items":[{"id":"1","isinactive":"T"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := DecodePage(body)
+		// Column by column, the same page or the same error.
+		c, cerr := DecodePageItems(body)
+		if (err == nil) != (cerr == nil) || (err != nil && err.Error() != cerr.Error()) {
+			t.Fatalf("DecodePage: %v; DecodePageItems: %v", err, cerr)
+		}
 		if err != nil {
 			return
+		}
+		if c.Items != nil || c.Cols.Len() != len(p.Items) || c.HasMore != p.HasMore || c.TotalResults != p.TotalResults || c.Offset != p.Offset {
+			t.Fatalf("column by column: %d rows (items %v), %v/%d/%d; want %d rows, %v/%d/%d", c.Cols.Len(), c.Items, c.HasMore, c.TotalResults, c.Offset,
+				len(p.Items), p.HasMore, p.TotalResults, p.Offset)
+		}
+		for r, row := range p.Items {
+			if got := c.Cols.RawRow(r); !maps.Equal(got, row) {
+				t.Fatalf("row %d column by column: %v, want %v", r, got, row)
+			}
 		}
 		if p.HasMore && len(p.Items) == 0 {
 			t.Fatal("accepted hasMore with no items")

@@ -86,6 +86,55 @@ type Builder struct {
 	cursorCol int
 	rows      int // rows in the last record: the next one is reserved this size
 	room      int // rows every builder can take without growing, see grow
+
+	// AppendItemAt's view of the Items it was last given: per column the index of its
+	// key (or −1 and the fixed value), and the current row's values by key index,
+	// current where their generation is gen.
+	items    *Items
+	itemKey  []int
+	itemFix  []fixedValue
+	dense    []string
+	denseGen []uint64
+	gen      uint64
+}
+
+type fixedValue struct {
+	value   string
+	present bool
+}
+
+// rowSource is how AppendAt reads a row: a map, or one row of Items.
+type rowSource interface {
+	value(col int, name string) (string, bool)
+}
+
+type mapRow RawRow
+
+func (m mapRow) value(_ int, name string) (string, bool) {
+	v, ok := m[name]
+	return v, ok
+}
+
+// itemRow is the row AppendItemAt has spread into the builder's dense values.
+type itemRow struct{ b *Builder }
+
+func (r itemRow) value(col int, name string) (string, bool) {
+	b := r.b
+	if col < 0 {
+		k := b.items.Index(name)
+		if k < 0 || b.denseGen[k] != b.gen {
+			return "", false
+		}
+		return b.dense[k], true
+	}
+	if k := b.itemKey[col]; k >= 0 {
+		if b.denseGen[k] == b.gen {
+			return b.dense[k], true
+		}
+		return "", false
+	}
+	f := b.itemFix[col]
+	return f.value, f.present
 }
 
 // plan is one column compiled for AppendAt: its facts and its typed Arrow builder.
@@ -168,13 +217,42 @@ func (b *Builder) Append(row RawRow) error { return b.AppendAt(row, time.Time{})
 // that instant, so a record created and last modified in the repeated hour stays
 // consistent.
 func (b *Builder) AppendAt(row RawRow, cursorAt time.Time) error {
+	return b.appendFrom(mapRow(row), cursorAt)
+}
+
+// AppendItemAt is AppendAt for row r of it; a column no row of it has takes its value
+// from fixed (the connector's own columns, such as _deleted), else NULL.
+func (b *Builder) AppendItemAt(it *Items, r int, cursorAt time.Time, fixed RawRow) error {
+	if it != b.items {
+		b.items = it
+		b.itemKey = slices.Grow(b.itemKey[:0], len(b.cols))[:len(b.cols)]
+		b.itemFix = slices.Grow(b.itemFix[:0], len(b.cols))[:len(b.cols)]
+		for i := range b.cols {
+			b.itemKey[i] = it.Index(b.cols[i].name)
+			v, ok := fixed[b.cols[i].name]
+			b.itemFix[i] = fixedValue{value: v, present: ok}
+		}
+		if len(b.dense) < len(it.Keys) {
+			b.dense = make([]string, len(it.Keys))
+			b.denseGen = make([]uint64, len(it.Keys))
+			b.gen = 0
+		}
+	}
+	b.gen++
+	for _, c := range it.Row(r) {
+		b.dense[c.Key], b.denseGen[c.Key] = c.Value, b.gen
+	}
+	return b.appendFrom(itemRow{b}, cursorAt)
+}
+
+func (b *Builder) appendFrom(row rowSource, cursorAt time.Time) error {
 	// The cursor's text is needed before the loop reaches its column; it is looked up
 	// once, and the id only for an error message.
 	var cursorWall string
 	var hasCursor, cursorPresent bool
 	var cursorMicros int64
 	if !cursorAt.IsZero() {
-		cursorWall, cursorPresent = row[b.table.Cursor]
+		cursorWall, cursorPresent = row.value(b.cursorCol, b.table.Cursor)
 		hasCursor, cursorMicros = cursorPresent, cursorAt.UnixMicro()
 	}
 	for i := range b.cols {
@@ -185,11 +263,11 @@ func (b *Builder) AppendAt(row RawRow, cursorAt time.Time) error {
 		if i == b.cursorCol && !cursorAt.IsZero() {
 			raw, present = cursorWall, cursorPresent
 		} else {
-			raw, present = row[c.name]
+			raw, present = row.value(i, c.name)
 		}
 		if !present {
 			if c.key {
-				return &ConversionError{Stream: b.table.Name, ID: row[b.table.PrimaryKey], Column: c.name, Kind: c.kind, Reason: "a key column is missing"}
+				return &ConversionError{Stream: b.table.Name, ID: b.idOf(row), Column: c.name, Kind: c.kind, Reason: "a key column is missing"}
 			}
 			sc.valid = false
 			continue
@@ -203,14 +281,14 @@ func (b *Builder) AppendAt(row RawRow, cursorAt time.Time) error {
 				// Set by the connector, not read from NetSuite: an RFC 3339 instant.
 				t, err := time.Parse(time.RFC3339Nano, raw)
 				if err != nil {
-					return &ConversionError{Stream: b.table.Name, ID: row[b.table.PrimaryKey], Column: c.name, Kind: c.kind, Value: raw, Reason: "want an RFC 3339 instant"}
+					return &ConversionError{Stream: b.table.Name, ID: b.idOf(row), Column: c.name, Kind: c.kind, Value: raw, Reason: "want an RFC 3339 instant"}
 				}
 				sc.valid, sc.i = true, t.UnixMicro()
 				continue
 			}
 		}
 		if err := b.parseCell(sc, c, raw); err != "" {
-			return &ConversionError{Stream: b.table.Name, ID: row[b.table.PrimaryKey], Column: c.name, Kind: c.kind, Value: raw, Reason: err}
+			return &ConversionError{Stream: b.table.Name, ID: b.idOf(row), Column: c.name, Kind: c.kind, Value: raw, Reason: err}
 		}
 	}
 	if b.room == 0 {
@@ -221,6 +299,12 @@ func (b *Builder) AppendAt(row RawRow, cursorAt time.Time) error {
 		b.appendCell(&b.cols[i], &b.scratch[i])
 	}
 	return nil
+}
+
+// idOf returns a row's primary key as text, for an error message.
+func (b *Builder) idOf(row rowSource) string {
+	v, _ := row.value(slices.IndexFunc(b.cols, func(p plan) bool { return p.name == b.table.PrimaryKey }), b.table.PrimaryKey)
+	return v
 }
 
 // grow makes room in every builder for the rows of a batch like the last one (at

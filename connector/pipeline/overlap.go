@@ -11,15 +11,15 @@ import (
 	"github.com/extract-dev/extract/schema"
 )
 
-// splitAtOverlap returns the rows before the first one whose cursor falls in a repeated
-// hour, and that hour.
-func (s *streamRun) splitAtOverlap(rows []schema.RawRow) ([]schema.RawRow, *connector.Overlap) {
-	for i, r := range rows {
-		if ov, ok := connector.OverlapOf(r[s.query.Table.Cursor], s.opts.Location); ok {
-			return rows[:i], &ov
+// splitAtOverlap returns how many rows come before the first one whose cursor falls in a
+// repeated hour, and that hour.
+func (s *streamRun) splitAtOverlap(rows pageRows) (int, *connector.Overlap) {
+	for i := range rows.Len() {
+		if ov, ok := connector.OverlapOf(rows.cursor(i), s.opts.Location); ok {
+			return i, &ov
 		}
 	}
-	return rows, nil
+	return rows.Len(), nil
 }
 
 // RecordSource is the optional part of a Source that reads one record's lastModifiedDate

@@ -339,7 +339,8 @@ func (r *Runner) runStream(ctx context.Context, src Source, opts Options, now ti
 	defer feed.close()
 	records := streamRun{opts: opts, src: src, mu: &sync.Mutex{}, feed: feed, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
 		out: cols.table, query: connector.Query{Table: cols.table}, key: name, written: &res.Rows, cols: cols,
-		toRow: func(row schema.RawRow) schema.RawRow { row[connector.DeletedColumn] = "F"; return row }}
+		toRow: func(row schema.RawRow) schema.RawRow { row[connector.DeletedColumn] = "F"; return row },
+		fixed: schema.RawRow{connector.DeletedColumn: "F"}}
 	var err error
 	res.From, res.To, err = records.sync(ctx)
 	return err
@@ -387,6 +388,7 @@ type streamRun struct {
 	key     string                            // state entry
 	written *int64                            // the result counter this query's rows add to
 	toRow   func(schema.RawRow) schema.RawRow // query row → output row
+	fixed   schema.RawRow                     // or, for a record stream, the connector's columns added to every row
 }
 
 // sync finishes an unfinished pass, then runs a new one up to NetSuite's clock, and
@@ -544,7 +546,11 @@ func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connect
 			}
 		}
 		s.query.IDs = sc.waiting(slot, true)
-		page, err := s.firstPage(ctx, w, s.opts.pageSize)
+		fctx := ctx
+		if s.fixed != nil {
+			fctx = connector.ItemsContext(ctx) // every row is converted: no map per row
+		}
+		page, err := s.firstPage(fctx, w, s.opts.pageSize)
 		// A split while the page was on its way narrowed the slice: rows past its new end
 		// are the new slice's, which starts from the same position.
 		ids := sc.waiting(slot, false)
@@ -556,12 +562,13 @@ func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connect
 		if err := s.step("page-fetched"); err != nil {
 			return err
 		}
-		rows, overlap := s.splitAtOverlap(page.Items)
-		last, err := s.convert(b, rows, w.After, ids)
+		rows := s.rowsOf(page)
+		n, overlap := s.splitAtOverlap(rows)
+		last, err := s.convert(b, rows, n, w.After, ids)
 		if err != nil {
 			return fmt.Errorf("%w: %s: page after %s: %w", connector.ErrData, s.out.Name, describe(w.After), err)
 		}
-		if len(rows) > 0 {
+		if n > 0 {
 			w.After = &last
 		}
 		final := !page.HasMore && overlap == nil
@@ -572,11 +579,11 @@ func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connect
 		}
 		left := int64(-1)
 		if page.TotalResults > 0 {
-			left = int64(page.TotalResults - len(page.Items))
+			left = int64(page.TotalResults - rows.Len())
 		} else if page.HasMore {
 			left = 2 * int64(s.opts.pageSize)
 		}
-		if !sc.emit(ctx, batch{rec: rec, slice: slot, resume: w, final: final}, left, s.seen(rows, ids)) {
+		if !sc.emit(ctx, batch{rec: rec, slice: slot, resume: w, final: final}, left, s.seen(rows, n, ids)) {
 			// Not a success: the pass did not reach its end. If the writer failed, pass
 			// reports the writer's error; otherwise this is the cancellation.
 			return context.Cause(ctx)
@@ -598,7 +605,7 @@ func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connect
 			continue
 		}
 		if slot < 0 {
-			if n, left, ok := s.shouldSlice(sc, page); ok {
+			if n, left, ok := s.shouldSlice(sc, page, rows.Len()); ok {
 				if sliced, err := s.plan(ctx, sc, w, n, left); err != nil || sliced {
 					return err
 				}
@@ -608,10 +615,10 @@ func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connect
 }
 
 // seen returns the lowest and highest id of rows in ids.
-func (s *streamRun) seen(rows []schema.RawRow, ids *connector.IDRange) [2]int64 {
+func (s *streamRun) seen(rows pageRows, n int, ids *connector.IDRange) [2]int64 {
 	out := noneSeen
-	for _, row := range rows {
-		id, err := strconv.ParseInt(row[s.query.Table.PrimaryKey], 10, 64)
+	for r := range n {
+		id, err := strconv.ParseInt(rows.id(r), 10, 64)
 		if err == nil && (ids == nil || ids.Contains(id)) {
 			out[0], out[1] = min(out[0], id), max(out[1], id)
 		}
@@ -716,33 +723,64 @@ func (s *streamRun) step(name string) error {
 	return s.opts.stepHook(name)
 }
 
-// convert appends keyset-ordered rows (none in a repeated hour: splitAtOverlap cut them
-// off) to b and returns the keyset position of the last one. Rows outside ids (a slice
-// narrowed by a split while its page was on the way) belong to another slice: they move
-// the position but are not appended.
-func (s *streamRun) convert(b *schema.Builder, rows []schema.RawRow, after *connector.Keyset, ids *connector.IDRange) (connector.Keyset, error) {
+// pageRows are a page's rows column by column, with the keyset's columns found.
+type pageRows struct {
+	*schema.Items
+	idKey, cursorKey, tieKey int
+}
+
+// rowsOf returns page's rows column by column (a Source that ignored ItemsContext, or a
+// query that did not ask for it, filled Items).
+func (s *streamRun) rowsOf(page *connector.Page) pageRows {
+	it := page.Cols
+	if it == nil {
+		it = schema.ItemsOf(page.Items)
+	}
+	t := s.query.Table
+	rows := pageRows{Items: it, idKey: it.Index(t.PrimaryKey), cursorKey: it.Index(t.Cursor), tieKey: -1}
+	if s.query.Tie != "" {
+		rows.tieKey = it.Index(s.query.Tie)
+	}
+	return rows
+}
+
+func (r pageRows) id(i int) string     { v, _ := r.Get(i, r.idKey); return v }
+func (r pageRows) cursor(i int) string { v, _ := r.Get(i, r.cursorKey); return v }
+func (r pageRows) tie(i int) string    { v, _ := r.Get(i, r.tieKey); return v }
+
+// convert appends the first n keyset-ordered rows (none in a repeated hour:
+// splitAtOverlap cut them off) to b and returns the keyset position of the last one. Rows
+// outside ids (a slice narrowed by a split while its page was on the way) belong to
+// another slice: they move the position but are not appended.
+func (s *streamRun) convert(b *schema.Builder, rows pageRows, n int, after *connector.Keyset, ids *connector.IDRange) (connector.Keyset, error) {
 	var last connector.Keyset
 	if after != nil {
 		last = *after
 	}
-	for i, row := range rows {
-		id, cursor := row[s.query.Table.PrimaryKey], row[s.query.Table.Cursor]
+	for i := range n {
+		id, cursor := rows.id(i), rows.cursor(i)
 		at, _, ok := schema.WallInstants(cursor, s.opts.Location)
 		if !ok {
 			// Append names the stream, id and column of a cursor that does not parse.
-			if err := b.Append(s.toRow(row)); err != nil {
+			if err := b.Append(s.toRow(rows.RawRow(i))); err != nil {
 				return last, err
 			}
 			return last, fmt.Errorf("row %d (id %s) has no %s although the query filters on it", i, id, s.query.Table.Cursor)
 		}
-		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil || ids == nil || ids.Contains(n) {
-			// AppendAt names the stream and column of an id that does not parse.
-			if err := b.AppendAt(s.toRow(row), at); err != nil {
+		num, perr := strconv.ParseInt(id, 10, 64)
+		if perr != nil || ids == nil || ids.Contains(num) {
+			// Append names the stream and column of an id that does not parse.
+			var err error
+			if s.fixed != nil {
+				err = b.AppendItemAt(rows.Items, i, at, s.fixed)
+			} else {
+				err = b.AppendAt(s.toRow(rows.RawRow(i)), at)
+			}
+			if err != nil {
 				return last, err
 			}
 		}
-		k := connector.Keyset{Cursor: cursor, ID: n, Tie: s.query.TieOf(row)}
+		k := connector.Keyset{Cursor: cursor, ID: num, Tie: rows.tie(i)}
 		// Outside a repeated hour the cursor text is fixed-width and unambiguous, so keyset
 		// order is text order: every row must come strictly after the one before, or a page
 		// that NetSuite repeated would be read again and again.

@@ -247,16 +247,16 @@ func (s *streamRun) reader() *streamRun {
 }
 
 // shouldSlice says whether the rest of the head's window is worth cutting into slices
-// after page, which was not its last, and into how many; left is how many rows remain
-// after it.
-func (s *streamRun) shouldSlice(sc *scheduler, page *connector.Page) (n, left int, ok bool) {
+// after page (count rows), which was not its last, and into how many; left is how many
+// rows remain after it.
+func (s *streamRun) shouldSlice(sc *scheduler, page *connector.Page, count int) (n, left int, ok bool) {
 	if s.cols == nil || s.opts.Concurrency < 2 || sc.off {
 		return 0, 0, false // deletions are read by one reader
 	}
-	if page.TotalResults <= len(page.Items) {
+	if page.TotalResults <= count {
 		return 0, 0, false // NetSuite did not say how much is left: read on, one page at a time
 	}
-	left = page.TotalResults - len(page.Items)
+	left = page.TotalResults - count
 	pages := (left + s.opts.pageSize - 1) / s.opts.pageSize
 	if pages < s.opts.sliceMinPages {
 		return 0, 0, false
