@@ -55,7 +55,7 @@ var settings = []setting{
 	{key: "consumer_secret", env: "NETSUITE_CONSUMER_SECRET", help: "integration consumer secret (tba)", secret: true},
 	{key: "token_id", env: "NETSUITE_TOKEN_ID", help: "access token id (tba)", secret: true},
 	{key: "token_secret", env: "NETSUITE_TOKEN_SECRET", help: "access token secret (tba)", secret: true},
-	{key: "concurrency", env: "NETSUITE_CONCURRENCY", flag: "concurrency", def: "4", help: "requests in flight at once, shared by all streams (keep below the account's limit)"},
+	{key: "concurrency", env: "NETSUITE_CONCURRENCY", flag: "concurrency", def: "4", help: "requests in flight at once, shared fairly by all streams; a big stream is read in id slices to use them (keep below the account's limit)"},
 	{key: "timezone", env: "NETSUITE_TIMEZONE", flag: "timezone", help: "session time zone of TO_CHAR/TO_TIMESTAMP (default: ask NetSuite, SESSIONTIMEZONE)"},
 	{key: "request_timeout", env: "NETSUITE_REQUEST_TIMEOUT", flag: "request-timeout", def: "5m", help: "timeout of one HTTP request (NetSuite stops queries at 15m)"},
 	{key: "state", flag: "state", def: "extract-state.json", help: "state file (checkpoints); locked while a run uses it"},

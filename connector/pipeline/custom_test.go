@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -400,10 +401,10 @@ func TestColumnSelection(t *testing.T) {
 // file without it follows, so each file has one schema and nothing is lost.
 func TestColumnRefusedMidPass(t *testing.T) {
 	h := newHarness(t, customOpts(3500, 37))
-	pages := 0
+	var pages atomic.Int32 // the pass's readers call the hook at once
 	hook := func(step string) error {
 		if step == "page-fetched" {
-			if pages++; pages == 2 {
+			if pages.Add(1) == 2 {
 				h.srv.SetRejection(connector.Task, "custevent_summary", netsuitetest.UnexpectedError)
 			}
 		}
