@@ -81,8 +81,9 @@ type Options struct {
 	// stepHook is for tests only: called at "page-fetched" and "batch-built", its error
 	// stops the run as a crash there would.
 	stepHook func(step string) error
-	// pageSize (default connector.PageSize) and sliceMinPages (default sliceMinPages)
-	// let tests slice small passes.
+	// pageSize (default connector.PageSize) and sliceMinPages (how many pages must remain
+	// for a pass to be sliced; default slicePagesPerPermit per permit) let tests slice
+	// small passes.
 	pageSize, sliceMinPages int
 	// feeds are the parent record streams' ids for the child streams of this run, and
 	// deletedFeeds their deleted ids.
@@ -174,7 +175,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		opts.pageSize = connector.PageSize
 	}
 	if opts.sliceMinPages <= 0 {
-		opts.sliceMinPages = sliceMinPages
+		opts.sliceMinPages = max(3, slicePagesPerPermit*opts.Concurrency)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

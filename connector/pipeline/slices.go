@@ -33,9 +33,12 @@ import (
 // A resumed pass reads only the slices not done, from where they stopped. A quiet pass
 // never slices and costs one request.
 
-// sliceMinPages is how many pages must remain after the head's page for slicing to pay
-// for its two id queries.
-const sliceMinPages = 3
+// slicePagesPerPermit: a pass is sliced when at least this many pages per permit remain
+// after the head's page. Slicing costs the one-row queries that cut it, each slice's last
+// page and each slice's own reads of the repeated autumn hours in the window (a few
+// queries per slice); a pass shorter than that is read faster enough by the head alone,
+// the other streams keeping the permits busy.
+const slicePagesPerPermit = 2
 
 // scheduler hands out the slices of one pass to its readers and orders their events.
 type scheduler struct {

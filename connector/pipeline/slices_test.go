@@ -43,7 +43,7 @@ func TestSlicedPassIsExact(t *testing.T) {
 	for zone, n := range map[string]int{"UTC": 5000, "America/Los_Angeles": 9000} {
 		t.Run(zone, func(t *testing.T) {
 			h := newHarness(t, netsuitetest.Options{Rows: map[string]int{connector.Customer: n}, Seed: 5, TimeZone: zone})
-			res := h.mustRun([]string{connector.Customer}, Options{Concurrency: 4, FileRows: 3000})
+			res := h.mustRun([]string{connector.Customer}, Options{Concurrency: 4, FileRows: 3000, sliceMinPages: 3})
 			s := res.Streams[0]
 			if got := h.assertMatchesTruth(connector.Customer); got != n {
 				t.Fatalf("%d rows match, want %d", got, n)
