@@ -49,29 +49,29 @@ func (f *parentFeed) close() {
 // parents waits for the parent's pass and returns its ids if it covered exactly the
 // window [lower, upper).
 func (f *parentFeed) parents(ctx context.Context, lower, upper time.Time) ([]int64, bool) {
-	if f == nil {
-		return nil, false
-	}
-	select {
-	case <-f.done:
-	case <-ctx.Done():
+	if !f.wait(ctx) {
 		return nil, false
 	}
 	return f.ids, f.ok && f.lower.Equal(lower) && f.upper.Equal(upper)
 }
 
-// deleted waits for the deletions pass and returns the parents deleted in [lower, upper)
-// if the pass covered that window.
-func (f *parentFeed) deleted(ctx context.Context, lower, upper time.Time) ([]int64, bool) {
+// wait waits until the feed is final; false if there is none or ctx ended.
+func (f *parentFeed) wait(ctx context.Context) bool {
 	if f == nil {
-		return nil, false
+		return false
 	}
 	select {
 	case <-f.done:
+		return true
 	case <-ctx.Done():
-		return nil, false
+		return false
 	}
-	if !f.ok || f.lower.After(lower) || !f.upper.Equal(upper) {
+}
+
+// deleted waits for the deletions pass and returns the parents deleted in [lower, upper)
+// if the pass covered that window.
+func (f *parentFeed) deleted(ctx context.Context, lower, upper time.Time) ([]int64, bool) {
+	if !f.wait(ctx) || !f.ok || f.lower.After(lower) || !f.upper.Equal(upper) {
 		return nil, false
 	}
 	var ids []int64

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -76,6 +77,9 @@ func newScheduler(p state.Pass, out chan<- batch, pageSize int) *scheduler {
 }
 
 var noneSeen = [2]int64{math.MaxInt64, math.MinInt64}
+
+// tryAgain is take's answer when a slice worth splitting is between two pages.
+const tryAgain = -2
 
 func sliceWindow(p state.Pass, sl state.Slice) connector.Window {
 	w := connector.Window{Lower: sl.Lower, Upper: p.Upper}
@@ -146,7 +150,8 @@ func toStateSlice(r connector.IDRange, w connector.Window, done bool) state.Slic
 }
 
 // take gives a reader the next slice nobody reads, or splits the one with the most rows
-// left; −1 when neither is worth it, and the reader stops.
+// left; −1 when neither is worth it, and the reader stops, or tryAgain when the slice
+// worth splitting is between two pages.
 func (sc *scheduler) take(ctx context.Context) (int, connector.Window, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
@@ -156,14 +161,23 @@ func (sc *scheduler) take(ctx context.Context) (int, connector.Window, error) {
 			return i, sl.w, nil
 		}
 	}
-	victim := -1
+	victim, later := -1, false
 	for i, sl := range sc.slices {
-		// Only a slice whose reader waits for a keyset page has a position a new slice
-		// can start from; one more page than the one in flight must be left to halve.
-		if sl.taken && !sl.done && sl.inflight && sl.left >= 2*int64(sc.pageSize) &&
-			(victim < 0 || sl.left > sc.slices[victim].left) {
+		// One more page than the one in flight must be left to halve, and only a slice
+		// whose reader waits for a keyset page has a position a new slice can start from.
+		if !sl.taken || sl.done || sl.left < 2*int64(sc.pageSize) {
+			continue
+		}
+		if !sl.inflight {
+			later = true // its reader is between two pages: ask again in a moment
+			continue
+		}
+		if victim < 0 || sl.left > sc.slices[victim].left {
 			victim = i
 		}
+	}
+	if victim < 0 && later {
+		return tryAgain, connector.Window{}, nil
 	}
 	if victim < 0 {
 		return -1, connector.Window{}, nil
@@ -230,6 +244,14 @@ func (s *streamRun) readSlices(ctx context.Context, sc *scheduler) error {
 			defer r.releaseBuilder()
 			for {
 				slot, w, err := sc.take(gctx)
+				if slot == tryAgain {
+					select {
+					case <-time.After(5 * time.Millisecond):
+						continue
+					case <-gctx.Done():
+						return context.Cause(gctx)
+					}
+				}
 				if err != nil || slot < 0 {
 					return err
 				}
