@@ -92,9 +92,9 @@ func limitedClient(t *testing.T, srv *netsuitetest.Server, l *connector.Limiter)
 
 // TestFaultMixMatchesFaultFreeRun: all five streams against an account that refuses a
 // quarter of all requests for lack of concurrency slots, fails 5% with UNEXPECTED_ERROR
-// and drops 2% of connections (SuiteQL, token and serverTime alike). The run completes,
-// its merged output equals a fault-free run's and NetSuite's, and no more than the
-// configured 3 requests are ever in flight.
+// and drops 2% of connections (SuiteQL, token and serverTime alike), while every stream is
+// read in slices. The run completes, its merged output equals a fault-free run's and
+// NetSuite's, and no more than the configured 3 requests are ever in flight.
 func TestFaultMixMatchesFaultFreeRun(t *testing.T) {
 	const rows, limit, seed = 2500, 3, 24 // seed 24: two drops and three 500s in the first 40 draws
 	h := newHarness(t, netsuitetest.Options{Rows: rowsPerStream(rows), Seed: 11})
@@ -116,9 +116,19 @@ func TestFaultMixMatchesFaultFreeRun(t *testing.T) {
 	h.srv.ResetStats()
 	h.srv.SetFault(mix.fault)
 	start := time.Now()
-	res := h.mustRun(connector.StreamNames, Options{})
+	// Pages of 250 rows: every stream's pass is cut into slices read at once.
+	res := h.mustRun(connector.StreamNames, Options{Concurrency: limit, pageSize: 250})
 	h.srv.SetFault(nil)
 	elapsed := time.Since(start)
+	sliced := map[string]bool{}
+	for _, q := range h.srv.Stats().Queries {
+		if _, ok := sliceOf(q.Query); ok && q.Status == 200 {
+			sliced[q.Table] = true
+		}
+	}
+	if len(sliced) != len(connector.StreamNames) {
+		t.Errorf("streams read in slices: %v, want all of them", sliced)
+	}
 
 	for i, s := range connector.StreamNames {
 		if res.Streams[i].Rows < rows {
