@@ -217,32 +217,9 @@ func (d *deletionsRun) read(ctx context.Context, p state.Pass) error {
 			t.passRows = t.st.Pass.Rows
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pages := make(chan batch, 2) // prefetch, as for records
-	var fetchErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(pages)
-		// Never sliced (it has no columns to plan): one reader, batches of the head only.
-		fetchErr = d.reader.fetch(ctx, newScheduler(p, pages, d.opts.pageSize), p)
-	}()
-	err := d.write(pages)
-	if err != nil {
-		cancel()
-	}
-	for b := range pages {
-		if b.rec != nil {
-			b.rec.Release()
-		}
-	}
-	wg.Wait()
-	if err != nil {
-		return err
-	}
-	return fetchErr
+	// Never sliced (it has no columns to plan): one reader, batches of the head only, one
+	// page fetched ahead as for records.
+	return d.reader.readWrite(ctx, p, 2, d.write)
 }
 
 // write routes each batch's rows to their streams' files and commits them all (then

@@ -461,20 +461,38 @@ type batch struct {
 // pass reads st.Pass to its end, checkpointing after every durable file, and returns the
 // stream state with the pass completed (watermark = upper, no pass).
 func (s *streamRun) pass(ctx context.Context, st state.Stream) (state.Stream, error) {
+	// Room for every reader's next page: readers fetch while the writer writes.
+	err := s.readWrite(ctx, *st.Pass, max(s.opts.Concurrency, 1)+1, func(pages <-chan batch) error {
+		var err error
+		st, err = s.write(st, pages)
+		return err
+	})
+	if err != nil {
+		return st, err
+	}
+	if st.Pass != nil {
+		return st, fmt.Errorf("%s: %w", s.out.Name, errNotFinished) // unreachable: a reader that stops early says why
+	}
+	return st, nil
+}
+
+// readWrite runs the readers of pass p beside write, its writer, until both end: a
+// writer's failure cancels the readers, and batches still in flight are released. The
+// writer's error comes first (the readers' is then the cancellation it caused).
+func (s *streamRun) readWrite(ctx context.Context, p state.Pass, buffer int, write func(<-chan batch) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Room for every reader's next page: readers fetch while the writer writes.
-	pages := make(chan batch, max(s.opts.Concurrency, 1)+1)
-	sc := newScheduler(*st.Pass, pages, s.opts.pageSize)
+	pages := make(chan batch, buffer)
+	sc := newScheduler(p, pages, s.opts.pageSize)
 	var fetchErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(pages)
-		fetchErr = s.fetch(ctx, sc, *st.Pass)
+		fetchErr = s.fetch(ctx, sc, p)
 	}()
-	st, err := s.write(st, pages)
+	err := write(pages)
 	if err != nil {
 		cancel()
 	}
@@ -486,15 +504,9 @@ func (s *streamRun) pass(ctx context.Context, st state.Stream) (state.Stream, er
 	}
 	wg.Wait()
 	if err != nil {
-		return st, err // the readers' error, if any, is the cancellation this caused
+		return err
 	}
-	if fetchErr != nil {
-		return st, fetchErr
-	}
-	if st.Pass != nil {
-		return st, fmt.Errorf("%s: %w", s.out.Name, errNotFinished) // unreachable: a reader that stops early says why
-	}
-	return st, nil
+	return fetchErr
 }
 
 // fetch reads the pass: the head until it ends or is sliced, then the slices.
