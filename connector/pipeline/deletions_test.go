@@ -133,15 +133,8 @@ func (d *deletionScenario) delete(t *testing.T, stream string, id int64) {
 // tombstones reads every tombstone in a stream's directory: id → deletion times seen.
 func (h *harness) tombstones(stream string) map[int64][]time.Time {
 	h.t.Helper()
-	files, _ := filepath.Glob(filepath.Join(h.out, stream, "*."+string(h.format)))
 	out := map[int64][]time.Time{}
-	for _, f := range files {
-		var rows []map[string]any
-		if h.format == sink.Parquet {
-			rows = readParquet(h.t, f)
-		} else {
-			rows = readNDJSON(h.t, f, h.columnTypes(stream))
-		}
+	for _, rows := range h.fileRows(stream) {
 		for _, r := range rows {
 			if r[connector.DeletedColumn] == true {
 				id := r["id"].(int64)

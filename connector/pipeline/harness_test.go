@@ -111,23 +111,32 @@ func (h *harness) mustRun(streams []string, opts Options) Result {
 	return res
 }
 
+// fileRows reads the rows of every committed file of a stream, file by file in file-name
+// (time) order, with an independent reader.
+func (h *harness) fileRows(stream string) [][]map[string]any {
+	h.t.Helper()
+	files, _ := filepath.Glob(filepath.Join(h.out, stream, "*."+string(h.format)))
+	sort.Strings(files)
+	var out [][]map[string]any
+	for _, f := range files {
+		if h.format == sink.Parquet {
+			out = append(out, readParquet(h.t, f))
+		} else {
+			out = append(out, readNDJSON(h.t, f, h.columnTypes(stream)))
+		}
+	}
+	return out
+}
+
 // outputRows reads every committed file of a stream, in file-name (time) order, with an
 // independent reader, and merges rows by id as the README tells a warehouse to: keep the
 // latest lastmodifieddate, a tombstone winning a tie, then drop tombstoned ids. It also
 // returns the number of rows read, tombstones included.
 func (h *harness) outputRows(stream string) (map[int64]map[string]any, int) {
 	h.t.Helper()
-	files, _ := filepath.Glob(filepath.Join(h.out, stream, "*."+string(h.format)))
-	sort.Strings(files)
 	merged := map[int64]map[string]any{}
 	total := 0
-	for _, f := range files {
-		var rows []map[string]any
-		if h.format == sink.Parquet {
-			rows = readParquet(h.t, f)
-		} else {
-			rows = readNDJSON(h.t, f, h.columnTypes(stream))
-		}
+	for _, rows := range h.fileRows(stream) {
 		for _, r := range rows {
 			total++
 			id := r["id"].(int64)
