@@ -22,10 +22,6 @@ const (
 // ChildStreamNames lists the child streams in the order runs report them.
 var ChildStreamNames = []string{CustomerAddressBook, ContactAddressBook, CustomerSubsidiaryRelationship}
 
-// ExtractedAtColumn is when extract read a child row (or decided it is gone): child rows
-// have no version of their own (an address-book line has no lastmodifieddate), so the
-// latest _extracted_at of a key wins when a warehouse merges them.
-const ExtractedAtColumn = "_extracted_at"
 
 // Child describes a child stream: its line table, the parent it belongs to, and an
 // optional detail table joined one-to-one (the address of an address-book line).
@@ -84,8 +80,7 @@ func ChildOf(name string) (Child, bool) {
 
 // childTable is the output table of a child stream: keyed by (parent, line), no cursor.
 func childTable(c Child, cols []schema.Column) schema.Table {
-	cols = append(cols, schema.Column{Name: DeletedColumn, Kind: schema.Bool, Derived: true},
-		schema.Column{Name: ExtractedAtColumn, Kind: schema.DateTime, Derived: true})
+	cols = append(cols, runColumns()...)
 	return schema.Table{Name: c.Name, Columns: cols, PrimaryKey: c.LineKey, Keys: []string{c.ParentKey}}
 }
 

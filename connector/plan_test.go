@@ -61,9 +61,9 @@ func names(cols []schema.Column) []string {
 
 func TestPlanStream(t *testing.T) {
 	standard, _ := Table(Customer)
-	std := names(standard.Columns[:len(standard.Columns)-1])
+	std := names(standard.Columns[:len(standard.Columns)-len(runColumns())])
 	with := func(extra ...string) []string {
-		return append(append(slices.Clone(std), extra...), DeletedColumn)
+		return append(append(slices.Clone(std), extra...), names(runColumns())...)
 	}
 	cases := []struct {
 		name        string
@@ -89,7 +89,7 @@ func TestPlanStream(t *testing.T) {
 			[]string{"email", "phone", "custentity_due", "custentity_geo", "custentity_ssn", "custentity_tags", "custentity_formula", "custentity_pin"}, nil, 0},
 		{"columns: an include list keeps key and cursor", PlanInput{Stream: Customer, CustomFields: testCatalog, Selection: ColumnSelection{
 			Columns: []string{"companyname", "custentity_tags"}}},
-			[]string{"id", "companyname", "lastmodifieddate", "custentity_tags", DeletedColumn}, nil, nil, 0},
+			[]string{"id", "companyname", "lastmodifieddate", "custentity_tags", DeletedColumn, ExtractedAtColumn, RunIDColumn}, nil, nil, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,7 +103,7 @@ func TestPlanStream(t *testing.T) {
 				if tc.in.Stream == Task {
 					tb, _ := Table(Task)
 					want = names(tb.Columns)
-					want = slices.Insert(want, len(want)-1, "custevent_outcome")
+					want = slices.Insert(want, len(want)-len(runColumns()), "custevent_outcome")
 				}
 			}
 			if got := names(plan.Table.Columns); !slices.Equal(got, want) {

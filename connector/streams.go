@@ -83,6 +83,25 @@ var standardColumns = map[string][]schema.Column{
 // its lastmodifieddate. It is false on every record read from its table.
 const DeletedColumn = "_deleted"
 
+// ExtractedAtColumn is when extract read the row (or decided the record or line is gone).
+// Child rows have no version of their own (an address-book line has no
+// lastmodifieddate), so the latest _extracted_at of a key wins when a warehouse merges
+// them; for records it breaks ties between rows of the same lastmodifieddate.
+const ExtractedAtColumn = "_extracted_at"
+
+// RunIDColumn names the run that wrote the row, as in the output layout's run=<id>
+// directory and the run's manifest, so a loader can trace any row to its run.
+const RunIDColumn = "_run_id"
+
+// runColumns are the connector's own columns, last in every stream.
+func runColumns() []schema.Column {
+	return []schema.Column{
+		{Name: DeletedColumn, Kind: schema.Bool, Derived: true},
+		{Name: ExtractedAtColumn, Kind: schema.DateTime, Derived: true},
+		{Name: RunIDColumn, Kind: schema.Text, Derived: true},
+	}
+}
+
 // Table returns the declaration of a stream.
 func Table(name string) (schema.Table, error) {
 	cols, ok := standardColumns[name]
@@ -93,7 +112,7 @@ func Table(name string) (schema.Table, error) {
 		t := childTable(c, slices.Clone(cols))
 		return t, t.Validate()
 	}
-	cols = append(slices.Clone(cols), schema.Column{Name: DeletedColumn, Kind: schema.Bool, Derived: true})
+	cols = append(slices.Clone(cols), runColumns()...)
 	t := schema.Table{Name: name, Columns: cols, PrimaryKey: "id", Cursor: "lastmodifieddate"}
 	return t, t.Validate()
 }

@@ -206,7 +206,7 @@ func TestDiscoverPrintsTypedColumns(t *testing.T) {
 	}
 	// The table for people says the same.
 	code, out, _ = runCLI(t, nil, "discover", "--streams", "task")
-	if code != 0 || !strings.HasPrefix(out, "Source: built-in catalog") || !strings.Contains(out, "task: 23 columns (0 custom)") {
+	if code != 0 || !strings.HasPrefix(out, "Source: built-in catalog") || !strings.Contains(out, "task: 25 columns (0 custom)") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }

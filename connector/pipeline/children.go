@@ -321,7 +321,7 @@ func (c *childRun) tombstone(key state.LineKey) error {
 }
 
 func (c *childRun) append(row schema.RawRow) error {
-	row[connector.ExtractedAtColumn] = time.Now().UTC().Format(time.RFC3339Nano)
+	c.opts.stamp(row, time.Now())
 	if c.b != nil && len(c.b.Schema().Fields()) != len(c.table().Columns) {
 		// NetSuite refused a column: what is batched goes to the file first.
 		if err := c.toFile(); err != nil {

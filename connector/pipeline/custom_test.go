@@ -364,7 +364,7 @@ func TestColumnSelection(t *testing.T) {
 	res := h.mustRun([]string{connector.Customer, connector.Contact, connector.Task}, Options{Columns: sel})
 	wantCols := map[string][]string{
 		connector.Customer: nil, // checked below
-		connector.Task:     {"id", "title", "lastmodifieddate", "custevent_topics", connector.DeletedColumn},
+		connector.Task:     {"id", "title", "lastmodifieddate", "custevent_topics", connector.DeletedColumn, connector.ExtractedAtColumn, connector.RunIDColumn},
 	}
 	s := h.fileSchemas(connector.Task)[0]
 	var names []string

@@ -274,7 +274,7 @@ func (d *deletionsRun) route(rec arrow.Record) error {
 			}
 		}
 		wall := at.In(d.opts.Location).Format(schema.DateTimeLayout) // AppendAt takes at for it
-		row := tombstone(schema.RawRow{"recordid": strconv.FormatInt(ids.Value(i), 10), "deleteddate": wall})
+		row := d.opts.tombstone(schema.RawRow{"recordid": strconv.FormatInt(ids.Value(i), 10), "deleteddate": wall}, time.Now())
 		if err := t.b.AppendAt(row, at); err != nil {
 			return fmt.Errorf("%w: %s: %w", connector.ErrData, t.name, err)
 		}

@@ -140,6 +140,16 @@ func (h *harness) outputRows(stream string) (map[int64]map[string]any, int) {
 		for _, r := range rows {
 			total++
 			id := r["id"].(int64)
+			// Which run read the row, and when, is asserted here and then set aside: the
+			// callers compare what NetSuite holds, which two runs must agree on.
+			if run, _ := r[connector.RunIDColumn].(string); run == "" {
+				h.t.Fatalf("%s id %d: no %s", stream, id, connector.RunIDColumn)
+			}
+			if at, _ := r[connector.ExtractedAtColumn].(time.Time); at.IsZero() {
+				h.t.Fatalf("%s id %d: no %s", stream, id, connector.ExtractedAtColumn)
+			}
+			delete(r, connector.RunIDColumn)
+			delete(r, connector.ExtractedAtColumn)
 			if old, ok := merged[id]; ok {
 				newer, older := r["lastmodifieddate"].(time.Time), old["lastmodifieddate"].(time.Time)
 				if newer.Before(older) || (newer.Equal(older) && old[connector.DeletedColumn] == true) {

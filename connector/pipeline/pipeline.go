@@ -18,9 +18,12 @@ package pipeline
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -75,8 +78,10 @@ type Options struct {
 	// FullScanInterval is how often child streams (address books, subsidiary
 	// memberships) are read in full (default DefaultFullScanInterval).
 	FullScanInterval time.Duration
-	Logger           *slog.Logger
-	Mem              memory.Allocator
+	// RunID is written in every row's _run_id; empty: NewRunID at the start of Run.
+	RunID  string
+	Logger *slog.Logger
+	Mem    memory.Allocator
 
 	// stepHook is for tests only: called at "page-fetched" and "batch-built", its error
 	// stops the run as a crash there would.
@@ -185,6 +190,9 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	}
 	if opts.Lookback < 0 {
 		return Result{}, fmt.Errorf("%w: --lookback must not be negative", connector.ErrConfig)
+	}
+	if opts.RunID == "" {
+		opts.RunID = NewRunID(time.Now())
 	}
 	var res Result
 	// The session zone, NetSuite's clock and (when there is none to reuse) the
@@ -340,8 +348,11 @@ func (r *Runner) runStream(ctx context.Context, src Source, opts Options, now ti
 	defer feed.close()
 	records := streamRun{opts: opts, src: src, mu: &sync.Mutex{}, feed: feed, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
 		out: cols.table, query: connector.Query{Table: cols.table}, key: name, written: &res.Rows, cols: cols,
-		toRow: func(row schema.RawRow) schema.RawRow { row[connector.DeletedColumn] = "F"; return row },
-		fixed: schema.RawRow{connector.DeletedColumn: "F"}}
+		toRow: func(row schema.RawRow) schema.RawRow {
+			row[connector.DeletedColumn] = "F"
+			return opts.stamp(row, time.Now())
+		},
+		fixed: schema.RawRow{connector.DeletedColumn: "F", connector.RunIDColumn: opts.RunID}}
 	var err error
 	res.From, res.To, err = records.sync(ctx)
 	return err
@@ -363,8 +374,23 @@ func (r *Runner) prepare(opts Options, name string, catalog []connector.CustomFi
 }
 
 // tombstone turns a deletedrecord row into a row of the stream saying the record is gone.
-func tombstone(row schema.RawRow) schema.RawRow {
-	return schema.RawRow{"id": row["recordid"], "lastmodifieddate": row["deleteddate"], connector.DeletedColumn: "T"}
+func (o Options) tombstone(row schema.RawRow, at time.Time) schema.RawRow {
+	return o.stamp(schema.RawRow{"id": row["recordid"], "lastmodifieddate": row["deleteddate"], connector.DeletedColumn: "T"}, at)
+}
+
+// stamp sets the columns that say which run read the row, and when.
+func (o Options) stamp(row schema.RawRow, at time.Time) schema.RawRow {
+	row[connector.ExtractedAtColumn] = at.UTC().Format(time.RFC3339Nano)
+	row[connector.RunIDColumn] = o.RunID
+	return row
+}
+
+// NewRunID names a run: its UTC start to the second, so ids sort by start, and 8 random
+// hex digits, so runs started in the same second differ.
+func NewRunID(start time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return start.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // streamRun reads one query of a stream (its records, or its deletions) into the stream's
@@ -770,6 +796,12 @@ func (s *streamRun) convert(b *schema.Builder, rows pageRows, n int, after *conn
 	if after != nil {
 		last = *after
 	}
+	fixed := s.fixed
+	if fixed != nil {
+		// The page's rows were read together: one extraction instant for all of them.
+		fixed = maps.Clone(fixed)
+		fixed[connector.ExtractedAtColumn] = time.Now().UTC().Format(time.RFC3339Nano)
+	}
 	for i := range n {
 		id, cursor := rows.id(i), rows.cursor(i)
 		at, _, ok := schema.WallInstants(cursor, s.opts.Location)
@@ -784,8 +816,8 @@ func (s *streamRun) convert(b *schema.Builder, rows pageRows, n int, after *conn
 		if perr != nil || ids == nil || ids.Contains(num) {
 			// Append names the stream and column of an id that does not parse.
 			var err error
-			if s.fixed != nil {
-				err = b.AppendItemAt(rows.Items, i, at, s.fixed)
+			if fixed != nil {
+				err = b.AppendItemAt(rows.Items, i, at, fixed)
 			} else {
 				err = b.AppendAt(s.toRow(rows.RawRow(i)), at)
 			}
