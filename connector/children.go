@@ -22,7 +22,6 @@ const (
 // ChildStreamNames lists the child streams in the order runs report them.
 var ChildStreamNames = []string{CustomerAddressBook, ContactAddressBook, CustomerSubsidiaryRelationship}
 
-
 // Child describes a child stream: its line table, the parent it belongs to, and an
 // optional detail table joined one-to-one (the address of an address-book line).
 type Child struct {
