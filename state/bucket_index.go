@@ -38,7 +38,7 @@ type bucketIndex struct {
 	display string
 
 	mu          sync.Mutex
-	journalNext map[int64]int // the next journal object's number, once listed
+	journalNext map[string]int // by journal base key: the next object's number, once listed
 }
 
 func indexKey(stream string, gen int64, ext string) string {
@@ -288,7 +288,7 @@ func (bi *bucketIndex) journal(stream string, gen int64, data []byte) error {
 	defer bi.mu.Unlock()
 	base := indexKey(stream, gen, "journal")
 	for attempt := 0; ; attempt++ {
-		next, ok := bi.journalNext[gen]
+		next, ok := bi.journalNext[base]
 		if !ok {
 			objs, err := bi.numberedObjects(base)
 			if err != nil {
@@ -302,16 +302,16 @@ func (bi *bucketIndex) journal(stream string, gen int64, data []byte) error {
 		key := numbered(base, next)
 		err := putNew(bi.ctx, bi.b, key, data, nil)
 		if gcerrors.Code(err) == gcerrors.FailedPrecondition && attempt == 0 {
-			delete(bi.journalNext, gen) // listed too early: list again
+			delete(bi.journalNext, base) // listed too early: list again
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("line index journal %s: %w", bi.where(key), err)
 		}
 		if bi.journalNext == nil {
-			bi.journalNext = map[int64]int{}
+			bi.journalNext = map[string]int{}
 		}
-		bi.journalNext[gen] = next + 1
+		bi.journalNext[base] = next + 1
 		return nil
 	}
 }
