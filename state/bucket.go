@@ -111,7 +111,7 @@ func OpenBucket(ctx context.Context, b *blob.Bucket, display, accountID string, 
 	bb := &bucketBackend{
 		b: b, ctx: base, display: display, where: where,
 		runID: opts.RunID, lease: opts.Lease, keep: opts.Keep, now: opts.Now,
-		gen: n, heldSince: now, stop: make(chan struct{}), done: make(chan struct{}),
+		gen: n, heldSince: now, stopc: make(chan struct{}), done: make(chan struct{}),
 	}
 	if err := bb.write(f, true, nil); err != nil {
 		if errors.Is(err, ErrLocked) {
@@ -237,8 +237,8 @@ type bucketBackend struct {
 	writes    int       // since the last prune
 	lost      error     // set once another run wrote a generation: every later write fails
 
-	stop, done chan struct{}
-	stopOnce   sync.Once
+	stopc, done chan struct{}
+	stopOnce    sync.Once
 }
 
 func (bb *bucketBackend) save(f *File, hook func(string) error) error {
@@ -355,7 +355,7 @@ func (s *Store) heartbeat(bb *bucketBackend) {
 	defer t.Stop()
 	for {
 		select {
-		case <-bb.stop:
+		case <-bb.stopc:
 			return
 		case <-t.C:
 		}
@@ -367,7 +367,7 @@ func (s *Store) heartbeat(bb *bucketBackend) {
 	}
 }
 
-func (bb *bucketBackend) stopHeartbeat() {
-	bb.stopOnce.Do(func() { close(bb.stop) })
+func (bb *bucketBackend) stop() {
+	bb.stopOnce.Do(func() { close(bb.stopc) })
 	<-bb.done
 }

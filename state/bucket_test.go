@@ -84,7 +84,7 @@ func readGen(t *testing.T, b *blob.Bucket, n int64) (File, genMeta) {
 
 // abandon stops s as a crash would: no final generation, the claim left to lapse.
 func abandon(s *Store) {
-	s.be.(*bucketBackend).stopHeartbeat()
+	s.be.stop()
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()

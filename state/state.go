@@ -236,6 +236,8 @@ type backend interface {
 	// release gives the state up; final is what the store holds.
 	release(final *File, hook func(step string) error) error
 	lineIndex(stream string) *LineIndex
+	// stop ends background work (a bucket's heartbeat); called without s.mu.
+	stop()
 }
 
 // localBackend is a state file under an flock: the file is rewritten atomically.
@@ -258,6 +260,8 @@ func (l *localBackend) release(*File, func(string) error) error {
 	}
 	return nil
 }
+
+func (l *localBackend) stop() {}
 
 func (l *localBackend) lineIndex(stream string) *LineIndex {
 	return &LineIndex{dir: l.path + ".index", stream: stream}
@@ -598,9 +602,7 @@ func (s *Store) LineIndex(stream string) *LineIndex { return s.be.lineIndex(stre
 // Close releases the state (the lock, or the claim on a bucket). Later Saves and
 // Resets fail; reads still work. Closing twice is harmless.
 func (s *Store) Close() error {
-	if b, ok := s.be.(*bucketBackend); ok {
-		b.stopHeartbeat() // before s.mu: the heartbeat takes it
-	}
+	s.be.stop() // before s.mu: the heartbeat takes it
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
