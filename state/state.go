@@ -1,5 +1,6 @@
 // Package state keeps the connector's per-stream incremental checkpoints in
-// one JSON file.
+// one JSON file (Open), or as numbered generations of it on object storage
+// (OpenBucket, see bucket.go).
 //
 // The file is the only thing that tells the next cron run where to resume, so
 // the package is defensive about it:
