@@ -64,14 +64,11 @@ var (
 	indexTrailer = []byte("END\n")
 )
 
-// LineIndex is one stream's index directory. Only the holder of the state lock uses it.
+// LineIndex is one stream's index: a directory next to a state file, or objects under
+// "_state/index/" on a bucket (see bucketIndex). Only the holder of the state lock uses it.
 type LineIndex struct {
 	dir, stream string
-}
-
-// LineIndex returns the line index of stream, next to the state file.
-func (s *Store) LineIndex(stream string) *LineIndex {
-	return &LineIndex{dir: s.path + ".index", stream: stream}
+	bucket      *bucketIndex // nil: files in dir
 }
 
 func (x *LineIndex) name(gen int64, ext string) string {
@@ -80,7 +77,7 @@ func (x *LineIndex) name(gen int64, ext string) string {
 
 // IndexReader reads a generation in key order.
 type IndexReader struct {
-	f     *os.File
+	c     io.Closer
 	r     *bufio.Reader
 	crc   uint32
 	n     int64
@@ -96,15 +93,27 @@ func (x *LineIndex) Open(gen int64) (*IndexReader, error) {
 	if gen == 0 {
 		return &IndexReader{empty: true, done: true}, nil
 	}
-	path := x.name(gen, "idx")
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("line index %s: %w", path, err)
+	var (
+		rc   io.ReadCloser
+		path string
+		err  error
+	)
+	if x.bucket != nil {
+		rc, path, err = x.bucket.open(x.stream, gen)
+	} else {
+		path = x.name(gen, "idx")
+		rc, err = os.Open(path)
+		if err != nil {
+			err = fmt.Errorf("line index %s: %w", path, err)
+		}
 	}
-	r := &IndexReader{f: f, r: bufio.NewReaderSize(f, 64<<10), path: path}
+	if err != nil {
+		return nil, err
+	}
+	r := &IndexReader{c: rc, r: bufio.NewReaderSize(rc, 64<<10), path: path}
 	magic := make([]byte, len(indexMagic))
 	if _, err := io.ReadFull(r.r, magic); err != nil || !bytes.Equal(magic, indexMagic) {
-		f.Close()
+		rc.Close()
 		return nil, fmt.Errorf("%w: line index %s: not a line index file", ErrCorrupt, path)
 	}
 	return r, nil
@@ -151,10 +160,10 @@ func (r *IndexReader) Peek() (LineEntry, bool, error) {
 
 // Close closes the reader.
 func (r *IndexReader) Close() error {
-	if r.f == nil {
+	if r.c == nil {
 		return nil
 	}
-	return r.f.Close()
+	return r.c.Close()
 }
 
 // An entry is a marker byte (1 entry, 0 end), uvarint parent, uvarint line and an
@@ -205,11 +214,11 @@ func peekN(r *bufio.Reader, n int) []byte {
 	return b
 }
 
-// IndexWriter writes the next generation as a partial file, in key order.
+// IndexWriter writes the next generation as a partial one, in key order.
 type IndexWriter struct {
 	x    *LineIndex
 	gen  int64
-	f    *os.File
+	sink indexSink
 	w    *bufio.Writer
 	n    int64 // entries
 	size int64 // bytes written, buffered included
@@ -218,10 +227,55 @@ type IndexWriter struct {
 	buf  []byte
 }
 
+// indexSink is where a partial generation's bytes go.
+type indexSink interface {
+	io.Writer
+	// sync makes every byte written so far durable and says how many chunks hold them
+	// (0 for a file).
+	sync() (chunks int, err error)
+	// commit turns the synced partial generation into the generation.
+	commit() error
+	// abort gives up without committing; what was synced stays for a resume.
+	abort()
+}
+
 // Create starts generation gen, or resumes it after a crash from the position an earlier
 // Sync returned (the zero position starts afresh): bytes written after that checkpoint
 // are cut off.
 func (x *LineIndex) Create(gen int64, at IndexPosition) (*IndexWriter, error) {
+	var (
+		sink indexSink
+		err  error
+	)
+	if x.bucket != nil {
+		sink, err = x.bucket.create(x.stream, gen, at)
+	} else {
+		sink, err = x.createFile(gen, at)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w := &IndexWriter{x: x, gen: gen, sink: sink, w: bufio.NewWriterSize(sink, 64<<10)}
+	if at.Bytes == 0 {
+		w.w.Write(indexMagic) // buffered: an error shows at the next flush
+		w.size = int64(len(indexMagic))
+		return w, nil
+	}
+	w.size, w.n, w.crc = at.Bytes, at.Entries, at.CRC
+	if at.Entries > 0 {
+		last := at.Last
+		w.last = &last
+	}
+	return w, nil
+}
+
+// fileSink is a partial generation in a local file, renamed into place on commit.
+type fileSink struct {
+	*os.File
+	partial, final, dir string
+}
+
+func (x *LineIndex) createFile(gen int64, at IndexPosition) (*fileSink, error) {
 	if err := os.MkdirAll(x.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("line index %s: %w", x.dir, err)
 	}
@@ -234,14 +288,7 @@ func (x *LineIndex) Create(gen int64, at IndexPosition) (*IndexWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("line index %s: %w", path, err)
 	}
-	w := &IndexWriter{x: x, gen: gen, f: f}
-	if at.Bytes == 0 {
-		if _, err := f.Write(indexMagic); err != nil {
-			f.Close()
-			return nil, err
-		}
-		w.size = int64(len(indexMagic))
-	} else {
+	if at.Bytes > 0 {
 		fi, err := f.Stat()
 		if err != nil || fi.Size() < at.Bytes {
 			f.Close()
@@ -255,22 +302,31 @@ func (x *LineIndex) Create(gen int64, at IndexPosition) (*IndexWriter, error) {
 			f.Close()
 			return nil, err
 		}
-		w.size, w.n, w.crc = at.Bytes, at.Entries, at.CRC
-		if at.Entries > 0 {
-			last := at.Last
-			w.last = &last
-		}
 	}
-	w.w = bufio.NewWriterSize(f, 64<<10)
-	return w, nil
+	return &fileSink{File: f, partial: path, final: x.name(gen, "idx"), dir: x.dir}, nil
 }
+
+func (s *fileSink) sync() (int, error) { return 0, s.File.Sync() }
+
+func (s *fileSink) commit() error {
+	if err := s.File.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(s.partial, s.final); err != nil {
+		return err
+	}
+	return syncDir(s.dir)
+}
+
+func (s *fileSink) abort() { s.File.Close() }
 
 // IndexPosition is where a partial generation stands at a checkpoint.
 type IndexPosition struct {
 	Bytes   int64   `json:"bytes"`
 	Entries int64   `json:"entries"`
 	CRC     uint32  `json:"crc"`
-	Last    LineKey `json:"last"` // the last entry's key, when Entries > 0
+	Last    LineKey `json:"last"`             // the last entry's key, when Entries > 0
+	Chunks  int     `json:"chunks,omitempty"` // on a bucket: the chunk objects holding Bytes
 }
 
 // Add appends an entry; keys must come in strictly increasing order.
@@ -296,17 +352,18 @@ func (w *IndexWriter) Sync() (IndexPosition, error) {
 	if err := w.w.Flush(); err != nil {
 		return IndexPosition{}, err
 	}
-	if err := w.f.Sync(); err != nil {
+	chunks, err := w.sink.sync()
+	if err != nil {
 		return IndexPosition{}, err
 	}
-	p := IndexPosition{Bytes: w.size, Entries: w.n, CRC: w.crc}
+	p := IndexPosition{Bytes: w.size, Entries: w.n, CRC: w.crc, Chunks: chunks}
 	if w.last != nil {
 		p.Last = *w.last
 	}
 	return p, nil
 }
 
-// Commit seals the generation and renames it into place.
+// Commit seals the generation and puts it into place.
 func (w *IndexWriter) Commit() error {
 	var tail []byte
 	tail = append(tail, 0)
@@ -319,21 +376,16 @@ func (w *IndexWriter) Commit() error {
 	if _, err := w.Sync(); err != nil {
 		return err
 	}
-	if err := w.f.Close(); err != nil {
-		return err
-	}
-	w.f = nil
-	if err := os.Rename(w.x.name(w.gen, "partial"), w.x.name(w.gen, "idx")); err != nil {
-		return err
-	}
-	return syncDir(w.x.dir)
+	sink := w.sink
+	w.sink = nil
+	return sink.commit()
 }
 
-// Abort closes the writer and leaves the partial file for a resume.
+// Abort closes the writer and leaves the partial generation for a resume.
 func (w *IndexWriter) Abort() {
-	if w.f != nil {
-		w.f.Close()
-		w.f = nil
+	if w.sink != nil {
+		w.sink.abort()
+		w.sink = nil
 	}
 }
 
@@ -343,6 +395,9 @@ const journalRecord = 16
 func (x *LineIndex) Journal(gen int64, keys []LineKey) error {
 	if len(keys) == 0 {
 		return nil
+	}
+	if x.bucket != nil {
+		return x.bucket.journal(x.stream, gen, encodeJournal(keys))
 	}
 	if err := os.MkdirAll(x.dir, 0o700); err != nil {
 		return fmt.Errorf("line index %s: %w", x.dir, err)
@@ -359,12 +414,7 @@ func (x *LineIndex) Journal(gen int64, keys []LineKey) error {
 		return err
 	}
 	end := fi.Size() - fi.Size()%journalRecord
-	buf := make([]byte, 0, len(keys)*journalRecord)
-	for _, k := range keys {
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(k.Parent))
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(k.Line))
-	}
-	if _, err := f.WriteAt(buf, end); err != nil {
+	if _, err := f.WriteAt(encodeJournal(keys), end); err != nil {
 		return fmt.Errorf("line index journal %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -376,18 +426,40 @@ func (x *LineIndex) Journal(gen int64, keys []LineKey) error {
 	return nil
 }
 
-// JournalKeys returns generation gen's journal, sorted and without repeats.
-func (x *LineIndex) JournalKeys(gen int64) ([]LineKey, error) {
-	b, err := os.ReadFile(x.name(gen, "journal"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+func encodeJournal(keys []LineKey) []byte {
+	buf := make([]byte, 0, len(keys)*journalRecord)
+	for _, k := range keys {
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(k.Parent))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(k.Line))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("line index journal: %w", err)
-	}
-	keys := make([]LineKey, 0, len(b)/journalRecord)
+	return buf
+}
+
+// decodeJournal appends b's records to keys; a torn last record is ignored.
+func decodeJournal(keys []LineKey, b []byte) []LineKey {
 	for i := 0; i+journalRecord <= len(b); i += journalRecord {
 		keys = append(keys, LineKey{int64(binary.LittleEndian.Uint64(b[i:])), int64(binary.LittleEndian.Uint64(b[i+8:]))})
+	}
+	return keys
+}
+
+// JournalKeys returns generation gen's journal, sorted and without repeats.
+func (x *LineIndex) JournalKeys(gen int64) ([]LineKey, error) {
+	var keys []LineKey
+	if x.bucket != nil {
+		var err error
+		if keys, err = x.bucket.journalKeys(x.stream, gen); err != nil {
+			return nil, err
+		}
+	} else {
+		b, err := os.ReadFile(x.name(gen, "journal"))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("line index journal: %w", err)
+		}
+		keys = decodeJournal(make([]LineKey, 0, len(b)/journalRecord), b)
 	}
 	slices.SortFunc(keys, LineKey.Compare)
 	return slices.Compact(keys), nil
@@ -396,6 +468,9 @@ func (x *LineIndex) JournalKeys(gen int64) ([]LineKey, error) {
 // Prune removes every file of the stream's index but generation keep and the partial
 // generation partial (0 for none): what a committed state no longer names.
 func (x *LineIndex) Prune(keep, partial int64) error {
+	if x.bucket != nil {
+		return x.bucket.prune(x.stream, keep, partial)
+	}
 	entries, err := os.ReadDir(x.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -408,12 +483,8 @@ func (x *LineIndex) Prune(keep, partial int64) error {
 		if !ok {
 			continue
 		}
-		genText, ext, ok := strings.Cut(rest, ".")
-		gen, err := strconv.ParseInt(genText, 10, 64)
-		if !ok || err != nil {
-			continue
-		}
-		if (gen == keep && (ext == "idx" || ext == "journal")) || (gen == partial && ext == "partial") {
+		gen, ext, ok := parseIndexName(rest)
+		if !ok || keepIndexObject(gen, ext, keep, partial) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(x.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -421,4 +492,19 @@ func (x *LineIndex) Prune(keep, partial int64) error {
 		}
 	}
 	return nil
+}
+
+// parseIndexName splits "<gen>.<ext>" (what follows "<stream>.").
+func parseIndexName(rest string) (int64, string, bool) {
+	genText, ext, ok := strings.Cut(rest, ".")
+	gen, err := strconv.ParseInt(genText, 10, 64)
+	return gen, ext, ok && err == nil
+}
+
+// keepIndexObject says whether Prune(keep, partial) keeps a file or object of the
+// generation gen with extension ext ("idx", "journal", "partial", or on a bucket
+// "journal.<n>" and "partial.<n>").
+func keepIndexObject(gen int64, ext string, keep, partial int64) bool {
+	kind, _, _ := strings.Cut(ext, ".")
+	return (gen == keep && (kind == "idx" || kind == "journal")) || (gen == partial && kind == "partial")
 }

@@ -1,5 +1,6 @@
 // Package state keeps the connector's per-stream incremental checkpoints in
-// one JSON file.
+// one JSON file (Open), or as numbered generations of it on object storage
+// (OpenBucket, see bucket.go).
 //
 // The file is the only thing that tells the next cron run where to resume, so
 // the package is defensive about it:
@@ -46,7 +47,17 @@ type File struct {
 	// either may be saved at any time.
 	Schemas      map[string]Schema `json:"schemas,omitempty"`
 	CustomFields *CustomFields     `json:"custom_fields,omitempty"`
-	UpdatedAt    time.Time         `json:"updated_at"`
+	// Run is the last run that wrote the state, so that the next one can find the files
+	// of a run that did not finish.
+	Run       *RunInfo  `json:"run,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// RunInfo records a run (see Store.StageRun).
+type RunInfo struct {
+	ID       string    `json:"id"`
+	Started  time.Time `json:"started"`
+	Finished bool      `json:"finished,omitempty"`
 }
 
 // Schema is one stream's column history.
@@ -199,20 +210,72 @@ const (
 	stepRenamed     = "renamed"      // renamed over the state file, directory not yet fsynced
 )
 
-// Store is an open, locked state file. Its methods are safe for concurrent
-// use: stream goroutines Save their own entries while others read.
+// Store is an open, locked state: a local file (Open) or generations on a bucket
+// (OpenBucket). Its methods are safe for concurrent use: stream goroutines Save their
+// own entries while others read.
 type Store struct {
-	path string
-	lock *fileLock
+	path  string // as given to Open, or the bucket's display name
+	where string // how errors name the state: "state file <path>" or "state <display>"
+	be    backend
 
 	mu   sync.Mutex // serialises Saves so each write carries every stream's latest entry
 	file File       // what was last persisted (or loaded); never mutated in place
-	// staged are schema facts waiting for the next write (see StageSchema).
+	// staged are facts waiting for the next write (see StageSchema, StageRun).
 	stagedSchemas map[string]Schema
 	stagedFields  *CustomFields
+	stagedRun     *RunInfo
+	lastRun       *RunInfo // the run record as loaded, before anything was staged
 	closed        bool
 	hook          func(step string) error
 	now           func() time.Time
+}
+
+// backend is where a Store's contents are kept. Store serialises the calls (s.mu).
+type backend interface {
+	// save persists f as the state's new contents, calling hook at each step.
+	save(f *File, hook func(step string) error) error
+	// release gives the state up; final is what the store holds.
+	release(final *File, hook func(step string) error) error
+	lineIndex(stream string) *LineIndex
+	// stop ends background work (a bucket's heartbeat); called without s.mu.
+	stop()
+}
+
+// localBackend is a state file under an flock: the file is rewritten atomically.
+type localBackend struct {
+	path string
+	lock *fileLock
+}
+
+func (l *localBackend) save(f *File, hook func(string) error) error {
+	data, err := encode(f)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(l.path, data, hook)
+}
+
+func (l *localBackend) release(*File, func(string) error) error {
+	if err := l.lock.release(); err != nil {
+		return fmt.Errorf("release lock: %w", err)
+	}
+	return nil
+}
+
+func (l *localBackend) stop() {}
+
+func (l *localBackend) lineIndex(stream string) *LineIndex {
+	return &LineIndex{dir: l.path + ".index", stream: stream}
+}
+
+// newStore wraps a loaded, validated file.
+func newStore(path, where string, be backend, f *File, now func() time.Time) *Store {
+	s := &Store{path: path, where: where, be: be, file: *f, now: now}
+	if f.Run != nil {
+		r := *f.Run
+		s.lastRun = &r
+	}
+	return s
 }
 
 // Open locks the state file at path and loads it. A missing file is an empty
@@ -246,18 +309,8 @@ func Open(path, accountID string) (*Store, error) {
 	}
 
 	f, err := Load(path)
-	if err == nil && accountID != "" {
-		switch f.AccountID {
-		case "":
-			f.AccountID = accountID
-		case accountID:
-		default:
-			err = &stateError{
-				msg: fmt.Sprintf("state file %s holds checkpoints for NetSuite account %q, but this run is for account %q; "+
-					"point --state at another file (one state file per account)", path, f.AccountID, accountID),
-				kind: ErrAccount,
-			}
-		}
+	if err == nil {
+		err = adoptAccount(f, "state file "+path, accountID)
 	}
 	if err != nil {
 		lk.release()
@@ -269,7 +322,27 @@ func Open(path, accountID string) (*Store, error) {
 	// to remove them now.
 	removeStaleTemps(path)
 
-	return &Store{path: path, lock: lk, file: *f, now: time.Now}, nil
+	return newStore(path, "state file "+path, &localBackend{path: path, lock: lk}, f, time.Now), nil
+}
+
+// adoptAccount checks that f belongs to accountID, or gives an account-less f to it.
+// An empty accountID skips the check.
+func adoptAccount(f *File, where, accountID string) error {
+	switch f.AccountID {
+	case accountID:
+	case "":
+		f.AccountID = accountID
+	default:
+		if accountID == "" {
+			return nil
+		}
+		return &stateError{
+			msg: fmt.Sprintf("%s holds checkpoints for NetSuite account %q, but this run is for account %q; "+
+				"point --state at another file (one state file per account)", where, f.AccountID, accountID),
+			kind: ErrAccount,
+		}
+	}
+	return nil
 }
 
 // Load reads and validates the state file without locking it, for display
@@ -305,12 +378,12 @@ func (s *Store) Stream(name string) (Stream, bool) {
 // because callers Save only what is already durable.
 func (s *Store) Save(name string, st Stream) error {
 	if name == "" {
-		return fmt.Errorf("state file %s: save: empty stream name", s.path)
+		return fmt.Errorf("%s: save: empty stream name", s.where)
 	}
 	st = st.utc()
 	if err := st.validate(); err != nil {
 		// Writing it would produce a file the next run refuses to load.
-		return fmt.Errorf("state file %s: save stream %q: %w", s.path, name, err)
+		return fmt.Errorf("%s: save stream %q: %w", s.where, name, err)
 	}
 
 	return s.update("save stream "+strconv.Quote(name), func(next *File, now time.Time) error {
@@ -332,11 +405,11 @@ func (s *Store) SaveAll(entries map[string]Stream) error {
 	names := make([]string, 0, len(entries))
 	for name, st := range entries {
 		if name == "" {
-			return fmt.Errorf("state file %s: save: empty stream name", s.path)
+			return fmt.Errorf("%s: save: empty stream name", s.where)
 		}
 		st = st.utc()
 		if err := st.validate(); err != nil {
-			return fmt.Errorf("state file %s: save stream %q: %w", s.path, name, err)
+			return fmt.Errorf("%s: save stream %q: %w", s.where, name, err)
 		}
 		next[name] = st
 		names = append(names, name)
@@ -368,12 +441,12 @@ func (s *Store) Schema(name string) (Schema, bool) {
 // any progress leaves the state file exactly as it was.
 func (s *Store) StageSchema(name string, sc Schema) error {
 	if name == "" {
-		return fmt.Errorf("state file %s: stage schema: empty stream name", s.path)
+		return fmt.Errorf("%s: stage schema: empty stream name", s.where)
 	}
 	sc = sc.clone()
 	sc.utc()
 	if err := sc.validate(); err != nil {
-		return fmt.Errorf("state file %s: stage schema of stream %q: %w", s.path, name, err)
+		return fmt.Errorf("%s: stage schema of stream %q: %w", s.where, name, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -405,7 +478,7 @@ func (s *Store) StageCustomFields(c CustomFields) error {
 	c = c.clone()
 	c.FetchedAt = c.FetchedAt.UTC()
 	if err := c.validate(); err != nil {
-		return fmt.Errorf("state file %s: stage custom fields: %w", s.path, err)
+		return fmt.Errorf("%s: stage custom fields: %w", s.where, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -413,10 +486,37 @@ func (s *Store) StageCustomFields(c CustomFields) error {
 	return nil
 }
 
+// StageRun records the run that is writing the state; like StageSchema it is written
+// with the next checkpoint.
+func (s *Store) StageRun(r RunInfo) error {
+	r.Started = r.Started.UTC()
+	if r.ID == "" {
+		return fmt.Errorf("%s: stage run: empty run id", s.where)
+	}
+	if err := checkTime(r.Started); err != nil {
+		return fmt.Errorf("%s: stage run %q: started: %w", s.where, r.ID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stagedRun = &r
+	return nil
+}
+
+// LastRun returns the run record the state held when it was opened, if any: the run
+// before this one. Staging does not change it.
+func (s *Store) LastRun() (RunInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastRun == nil {
+		return RunInfo{}, false
+	}
+	return *s.lastRun, true
+}
+
 // Flush writes what is staged, if anything.
 func (s *Store) Flush() error {
 	return s.update("flush", func(*File, time.Time) error {
-		if s.stagedSchemas == nil && s.stagedFields == nil {
+		if s.stagedSchemas == nil && s.stagedFields == nil && s.stagedRun == nil {
 			return errUnchanged
 		}
 		return nil
@@ -429,14 +529,14 @@ func (s *Store) update(what string, change func(next *File, now time.Time) error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("state file %s: %s: %w", s.path, what, fs.ErrClosed)
+		return fmt.Errorf("%s: %s: %w", s.where, what, fs.ErrClosed)
 	}
 	now := s.now().UTC()
 	next := s.file.clone()
 	if err := change(&next, now); errors.Is(err, errUnchanged) {
 		return nil
 	} else if err != nil {
-		return fmt.Errorf("state file %s: %s: %w", s.path, what, err)
+		return fmt.Errorf("%s: %s: %w", s.where, what, err)
 	}
 	for name, sc := range s.stagedSchemas {
 		if next.Schemas == nil {
@@ -448,11 +548,15 @@ func (s *Store) update(what string, change func(next *File, now time.Time) error
 		c := s.stagedFields.clone()
 		next.CustomFields = &c
 	}
+	if s.stagedRun != nil {
+		r := *s.stagedRun
+		next.Run = &r
+	}
 	next.UpdatedAt = now
 	if err := s.persist(next); err != nil {
-		return fmt.Errorf("state file %s: %s: %w", s.path, what, err)
+		return fmt.Errorf("%s: %s: %w", s.where, what, err)
 	}
-	s.stagedSchemas, s.stagedFields = nil, nil
+	s.stagedSchemas, s.stagedFields, s.stagedRun = nil, nil, nil
 	return nil
 }
 
@@ -475,11 +579,7 @@ var errUnchanged = errors.New("unchanged")
 // persist writes next and, only if that succeeded, makes it the Store's
 // contents. s.mu must be held.
 func (s *Store) persist(next File) error {
-	data, err := encode(&next)
-	if err != nil {
-		return err
-	}
-	if err := writeFileAtomic(s.path, data, s.hook); err != nil {
+	if err := s.be.save(&next, s.hook); err != nil {
 		return err
 	}
 	s.file = next
@@ -493,20 +593,25 @@ func (s *Store) Snapshot() File {
 	return s.file.clone()
 }
 
-// Path returns the state file's path as given to Open.
+// Path returns the state file's path as given to Open, or the display name given to
+// OpenBucket.
 func (s *Store) Path() string { return s.path }
 
-// Close releases the lock. Later Saves and Resets fail; reads still work.
-// Closing twice is harmless.
+// LineIndex returns the line index of stream, kept with the state.
+func (s *Store) LineIndex(stream string) *LineIndex { return s.be.lineIndex(stream) }
+
+// Close releases the state (the lock, or the claim on a bucket). Later Saves and
+// Resets fail; reads still work. Closing twice is harmless.
 func (s *Store) Close() error {
+	s.be.stop() // before s.mu: the heartbeat takes it
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
 	}
 	s.closed = true
-	if err := s.lock.release(); err != nil {
-		return fmt.Errorf("state file %s: release lock: %w", s.path, err)
+	if err := s.be.release(&s.file, s.hook); err != nil {
+		return fmt.Errorf("%s: %w", s.where, err)
 	}
 	return nil
 }
@@ -518,6 +623,11 @@ func (s *Store) Close() error {
 // fsynced) — and fail with its error if it returns one, as if the process
 // had crashed there. A hook may also exit the process to simulate a real
 // crash. nil removes the hook.
+//
+// On a bucket every generation written (saves, heartbeats, Close) calls it at
+// "generation-uploading" (the bytes are handed to the upload, which is not yet
+// complete; an error abandons it, so the object never appears) and
+// "generation-written" (the upload completed: the generation is durable).
 func (s *Store) SetFaultHook(hook func(step string) error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -546,6 +656,7 @@ type wireFile struct {
 	Streams      map[string]Stream `json:"streams"`
 	Schemas      map[string]Schema `json:"schemas"`
 	CustomFields *CustomFields     `json:"custom_fields"`
+	Run          *RunInfo          `json:"run"`
 	UpdatedAt    time.Time         `json:"updated_at"`
 }
 
@@ -628,6 +739,13 @@ func decode(path string, data []byte) (*File, error) {
 		}
 		f.CustomFields = c
 	}
+	if r := w.Run; r != nil {
+		r.Started = r.Started.UTC()
+		if err := checkTime(r.Started); err != nil {
+			return nil, corrupt(path, nil, "has an invalid run record: started: %v", err)
+		}
+		f.Run = r
+	}
 	return f, nil
 }
 
@@ -691,7 +809,7 @@ func (st Stream) validate() error {
 		return fmt.Errorf("last_scan: %w", err)
 	}
 	if sc := st.Scan; sc != nil {
-		if sc.Gen <= st.IndexGen || sc.Index.Bytes < 0 || sc.Index.Entries < 0 || sc.Rows < 0 {
+		if sc.Gen <= st.IndexGen || sc.Index.Bytes < 0 || sc.Index.Entries < 0 || sc.Index.Chunks < 0 || sc.Rows < 0 {
 			return fmt.Errorf("invalid scan progress %+v (index_gen %d)", *sc, st.IndexGen)
 		}
 		if err := checkTime(sc.Upper); err != nil {
@@ -850,6 +968,10 @@ func (f File) clone() File {
 	if f.CustomFields != nil {
 		c := f.CustomFields.clone()
 		f.CustomFields = &c
+	}
+	if f.Run != nil {
+		r := *f.Run
+		f.Run = &r
 	}
 	f.Streams = maps.Clone(f.Streams)
 	if f.Streams == nil {

@@ -24,10 +24,12 @@ type tokenFile struct {
 	UpdatedAt    time.Time `json:"updated_at"`
 }
 
-// TokenStore keeps the newest refresh token of one account in a 0600 file.
+// TokenStore keeps the newest refresh token of one account in a 0600 file, or as
+// numbered objects on a bucket (see OpenBucketTokenStore).
 type TokenStore struct {
 	path, account, seed string
 	mu                  sync.Mutex
+	bucket              *bucketTokens // nil: the file at path
 }
 
 // OpenTokenStore returns the refresh token to use — the saved one when it descends from
@@ -43,17 +45,27 @@ func OpenTokenStore(path, accountID, configured string) (*TokenStore, string, er
 	if err != nil {
 		return nil, "", fmt.Errorf("token file %s: %w", path, err)
 	}
+	tok, err := ts.choose(b, "token file "+path, configured)
+	if err != nil {
+		return nil, "", err
+	}
+	return ts, tok, nil
+}
+
+// choose validates a saved token file's bytes and picks the token to use. Errors never
+// hold the token.
+func (ts *TokenStore) choose(b []byte, where, configured string) (string, error) {
 	var tf tokenFile
 	if err := json.Unmarshal(b, &tf); err != nil || tf.Version != 1 {
-		return nil, "", fmt.Errorf("%w: token file %s is not a refresh-token file written by extract; move it aside (the configured NETSUITE_REFRESH_TOKEN is then used)", ErrCorrupt, path)
+		return "", fmt.Errorf("%w: %s is not a refresh-token file written by extract; move it aside (the configured NETSUITE_REFRESH_TOKEN is then used)", ErrCorrupt, where)
 	}
-	if tf.AccountID != accountID {
-		return nil, "", fmt.Errorf("%w: token file %s belongs to account %s, not %s; point --token-file elsewhere", ErrAccount, path, tf.AccountID, accountID)
+	if tf.AccountID != ts.account {
+		return "", fmt.Errorf("%w: %s belongs to account %s, not %s; point --token-file elsewhere", ErrAccount, where, tf.AccountID, ts.account)
 	}
 	if tf.Seed == ts.seed && tf.RefreshToken != "" {
-		return ts, tf.RefreshToken, nil
+		return tf.RefreshToken, nil
 	}
-	return ts, configured, nil
+	return configured, nil
 }
 
 // Save persists a rotated refresh token durably (temp file, fsync, rename, mode 0600)
@@ -64,6 +76,9 @@ func (ts *TokenStore) Save(refreshToken string) error {
 	b, err := json.MarshalIndent(tokenFile{Version: 1, AccountID: ts.account, RefreshToken: refreshToken, Seed: ts.seed, UpdatedAt: time.Now().UTC()}, "", "  ")
 	if err != nil {
 		return err
+	}
+	if ts.bucket != nil {
+		return ts.bucket.save(append(b, '\n'))
 	}
 	if err := os.MkdirAll(filepath.Dir(ts.path), 0o700); err != nil {
 		return fmt.Errorf("token file %s: %w", ts.path, err)

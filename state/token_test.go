@@ -1,11 +1,14 @@
 package state
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gocloud.dev/blob"
 )
 
 func TestTokenStoreChain(t *testing.T) {
@@ -55,6 +58,72 @@ func TestTokenStoreRefusesForeignFiles(t *testing.T) {
 		}
 		if b, _ := os.ReadFile(path); string(b) != tc.content {
 			t.Errorf("refused token file was modified")
+		}
+	}
+}
+
+// TestBucketTokenStore: the chain on a bucket behaves as the file does, each rotation a
+// new object (older ones pruned), and refused objects are left as they are.
+func TestBucketTokenStore(t *testing.T) {
+	ctx := context.Background()
+	b := fileBucket(t)
+	ts, tok, err := OpenBucketTokenStore(ctx, b, testDisplay, "123_SB1", "configured-0")
+	if err != nil || tok != "configured-0" {
+		t.Fatalf("no token yet: %q, %v", tok, err)
+	}
+	for _, r := range []string{"rotated-1", "rotated-2", "rotated-3"} {
+		if err := ts.Save(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, tok, _ = OpenBucketTokenStore(ctx, b, testDisplay, "123_SB1", "configured-0"); tok != "rotated-3" {
+		t.Fatalf("next run uses %q, want the newest saved token", tok)
+	}
+	if _, tok, _ = OpenBucketTokenStore(ctx, b, testDisplay, "123_SB1", "configured-9"); tok != "configured-9" {
+		t.Fatalf("after re-authorisation uses %q", tok)
+	}
+	var keys []string
+	it := b.List(&blob.ListOptions{Prefix: tokenPrefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err != nil {
+			break
+		}
+		keys = append(keys, obj.Key)
+		data, _ := b.ReadAll(ctx, obj.Key)
+		if strings.Contains(string(data), "configured-0") {
+			t.Fatalf("the configured token itself is stored:\n%s", data)
+		}
+	}
+	mustEqual(t, "token objects", keys, []string{tokenKey(2), tokenKey(3)})
+
+	// A second store that did not see the newest object still saves after it.
+	stale, _, _ := OpenBucketTokenStore(ctx, b, testDisplay, "123_SB1", "configured-0")
+	if err := ts.Save("rotated-4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := stale.Save("rotated-5"); err != nil {
+		t.Fatal(err)
+	}
+	if _, tok, _ = OpenBucketTokenStore(ctx, b, testDisplay, "123_SB1", "configured-0"); tok != "rotated-5" {
+		t.Fatalf("after a race uses %q, want the last saved", tok)
+	}
+
+	for _, tc := range []struct {
+		content string
+		want    error
+	}{
+		{`{"version":1,"account_id":"OTHER","refresh_token":"secret-x","seed":"y"}`, ErrAccount},
+		{`not json secret-x`, ErrCorrupt},
+	} {
+		b := fileBucket(t)
+		b.WriteAll(ctx, tokenKey(1), []byte(tc.content), nil)
+		_, _, err := OpenBucketTokenStore(ctx, b, testDisplay, "123", "c")
+		if !errors.Is(err, tc.want) || strings.Contains(err.Error(), "secret-x") || !strings.Contains(err.Error(), tokenKey(1)) {
+			t.Errorf("%s: err = %v, want %v naming the object and not the token", tc.content, err, tc.want)
+		}
+		if got, _ := b.ReadAll(ctx, tokenKey(1)); string(got) != tc.content {
+			t.Error("refused token object was modified")
 		}
 	}
 }
