@@ -11,7 +11,6 @@ import (
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/auth"
-	"github.com/extract-dev/extract/state"
 )
 
 // cmdAuth runs the authorization-code flow once and saves the refresh token to the token
@@ -37,7 +36,7 @@ func cmdAuth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	// Saved as a chain with no configured token, which `run` then prefers.
-	store, _, err := state.OpenTokenStore(cfg.TokenFile, cfg.AccountID, "")
+	store, _, err := tokenStore(cfg, "")
 	if err != nil {
 		return err
 	}

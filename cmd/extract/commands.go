@@ -329,14 +329,14 @@ func cmdDiscover(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		return err
 	}
 	r := &pipeline.Runner{Source: client, Opts: pipeline.Options{Streams: cfg.Streams, Columns: cfg.Columns, Logger: log}}
-	st, err := state.Open(cfg.StatePath, cfg.AccountID)
+	st, stLoc, err := openState(ctx, cfg, pipeline.NewRunID(time.Now()))
 	switch {
 	case errors.Is(err, state.ErrLocked):
 		log.Warn("the state file is in use by a run; discover will not record what it finds", "state", cfg.StatePath)
 	case err != nil:
 		return err
 	default:
-		defer st.Close()
+		defer closeState(st, stLoc)
 		r.State = st
 	}
 	d, err := r.Discover(ctx)

@@ -18,6 +18,7 @@ import (
 	"github.com/extract-dev/extract/connector/auth"
 	"github.com/extract-dev/extract/connector/pipeline"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/location"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -43,7 +44,7 @@ var settings = []setting{
 	{key: "client_id", env: "NETSUITE_CLIENT_ID", help: "integration record client id", secret: true},
 	{key: "client_secret", env: "NETSUITE_CLIENT_SECRET", help: "integration record client secret", secret: true},
 	{key: "refresh_token", env: "NETSUITE_REFRESH_TOKEN", help: "OAuth 2.0 refresh token (oauth2-refresh)", secret: true},
-	{key: "token_file", env: "NETSUITE_TOKEN_FILE", flag: "token-file", help: "where a rotated refresh token is kept, mode 0600 (default <state>.token)"},
+	{key: "token_file", env: "NETSUITE_TOKEN_FILE", flag: "token-file", help: "where a rotated refresh token is kept: a file (mode 0600) or an object-storage URL (default <state>.token; beside the state on object storage)"},
 	{key: "redirect_uri", env: "NETSUITE_REDIRECT_URI", flag: "redirect-uri", help: "redirect URI of the integration record (extract auth)"},
 	{key: "authorize_url", env: "NETSUITE_AUTHORIZE_URL", help: "authorization page (default https://<host-id>.app.netsuite.com/app/login/oauth2/authorize.nl)"},
 	{key: "certificate_id", env: "NETSUITE_CERTIFICATE_ID", help: "certificate id of the uploaded public key (oauth2-m2m)"},
@@ -58,8 +59,11 @@ var settings = []setting{
 	{key: "concurrency", env: "NETSUITE_CONCURRENCY", flag: "concurrency", def: "4", help: "requests in flight at once, shared fairly by all streams; a big stream is read in id slices to use them (keep below the account's limit)"},
 	{key: "timezone", env: "NETSUITE_TIMEZONE", flag: "timezone", help: "session time zone of TO_CHAR/TO_TIMESTAMP (default: ask NetSuite, SESSIONTIMEZONE)"},
 	{key: "request_timeout", env: "NETSUITE_REQUEST_TIMEOUT", flag: "request-timeout", def: "5m", help: "timeout of one HTTP request (NetSuite stops queries at 15m)"},
-	{key: "state", flag: "state", def: "extract-state.json", help: "state file (checkpoints); locked while a run uses it"},
-	{key: "output", flag: "output", def: "out", help: "output directory; files go to <output>/<stream>/"},
+	{key: "state", flag: "state", def: "extract-state.json", help: "state file (checkpoints), or an object-storage URL whose _state/ holds them; locked while a run uses it (default: the --output URL when that is object storage)"},
+	{key: "output", flag: "output", def: "out", help: "output directory or object-storage URL (s3://bucket/prefix, gs://…, azblob://…); files go to <output>/<stream>/dt=<date>/run=<run id>/"},
+	{key: "s3_endpoint", env: "NETSUITE_S3_ENDPOINT", flag: "s3-endpoint", help: "S3 endpoint for S3-compatible stores, e.g. http://minio:9000 (default AWS; AWS_ENDPOINT_URL_S3 also works)"},
+	{key: "s3_region", env: "NETSUITE_S3_REGION", flag: "s3-region", help: "S3 region (default from AWS_REGION or the AWS config)"},
+	{key: "s3_path_style", env: "NETSUITE_S3_PATH_STYLE", flag: "s3-path-style", help: "true: address S3 buckets by path, as MinIO needs"},
 	{key: "format", flag: "format", def: "parquet", help: "parquet | ndjson"},
 	{key: "streams", flag: "streams", def: strings.Join(connector.AllStreams(), ","), help: "comma-separated subset of " + strings.Join(connector.AllStreams(), ",")},
 	{key: "lookback", flag: "lookback", def: pipeline.DefaultLookback.String(), help: "re-read this much before the saved watermark on each run"},
@@ -84,7 +88,8 @@ type Config struct {
 	Concurrency                  int
 	TimeZone                     *time.Location
 	RequestTimeout               time.Duration
-	StatePath, OutputDir         string
+	StatePath, OutputDir         string // paths or object-storage URLs
+	Storage                      location.Options
 	Format                       sink.Format
 	Streams                      []string
 	Lookback                     time.Duration
@@ -237,14 +242,28 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 		}
 		return fmt.Errorf("%w: %s: %s", connector.ErrConfig, name, fmt.Sprintf(format, args...))
 	}
-	c := &Config{StatePath: val["state"], OutputDir: val["output"], LogFormat: val["log_format"], LogLevel: val["log_level"]}
+	c := &Config{StatePath: val["state"], OutputDir: val["output"], LogFormat: val["log_format"], LogLevel: val["log_level"],
+		Storage: location.Options{S3Endpoint: val["s3_endpoint"], S3Region: val["s3_region"]}}
+	var err error
+	if v := val["s3_path_style"]; v != "" {
+		if c.Storage.S3PathStyle, err = strconv.ParseBool(v); err != nil {
+			return nil, bad("s3_path_style", "want true or false, got %q", v)
+		}
+	}
+	if from["state"] == "default" && isURL(c.OutputDir) {
+		// On object storage the state lives beside the data, not on a pod's disk that
+		// vanishes with it.
+		c.StatePath = c.OutputDir
+	}
 	if c.StatePath == "" {
 		return nil, bad("state", "must not be empty")
 	}
 	if c.TokenFile = val["token_file"]; c.TokenFile == "" {
 		c.TokenFile = c.StatePath + ".token"
+		if isURL(c.StatePath) {
+			c.TokenFile = c.StatePath
+		}
 	}
-	var err error
 	if need != authNone {
 		c.AccountID = strings.TrimSpace(val["account_id"])
 		if c.AccountID == "" {
@@ -284,7 +303,7 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 		case method == auth.OAuth2Refresh:
 			// A refresh token saved by an earlier run (rotation) or by `extract auth` is
 			// preferred unless a different one has been configured since.
-			store, token, err := state.OpenTokenStore(c.TokenFile, c.AccountID, c.Auth.RefreshToken)
+			store, token, err := tokenStore(c, c.Auth.RefreshToken)
 			if err != nil {
 				if errors.Is(err, state.ErrCorrupt) || errors.Is(err, state.ErrAccount) {
 					return nil, err

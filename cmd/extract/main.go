@@ -179,7 +179,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "demo":
 		return cmdDemo(ctx, rest, stdout, stderr)
 	case "state":
-		return cmdState(rest, stdout, stderr)
+		return cmdState(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "extract %s\n", version)
 	case "help", "-h", "--help":

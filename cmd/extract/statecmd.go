@@ -1,19 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/pipeline"
+	"github.com/extract-dev/extract/sink/location"
 	"github.com/extract-dev/extract/state"
 )
 
 // cmdState shows the checkpoints or resets one stream's, so that its next run reads it
 // again from --start-date (or all history).
-func cmdState(args []string, stdout, stderr io.Writer) error {
+func cmdState(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 || (args[0] != "show" && args[0] != "reset") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprint(stderr, "Usage: extract state show [--state PATH]\n       extract state reset STREAM [--state PATH]\n")
@@ -33,12 +36,15 @@ func cmdState(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fs := newFlagSet("state "+verb, "Inspect or reset checkpoints.", stderr)
-	path := fs.String("state", "extract-state.json", "state file")
+	path := fs.String("state", "extract-state.json", "state file, or the object-storage URL of the run's --state (or --output)")
 	if err := parseFlags(fs, rest); err != nil {
 		return err
 	}
+	// Object storage is reached as `run` reaches it; the S3 settings come from the environment.
+	storage := location.Options{S3Endpoint: getenv("NETSUITE_S3_ENDPOINT"), S3Region: getenv("NETSUITE_S3_REGION"),
+		S3PathStyle: getenv("NETSUITE_S3_PATH_STYLE") == "true"}
 	if verb == "show" {
-		f, err := state.Load(*path)
+		f, err := loadState(ctx, *path, storage)
 		if err != nil {
 			return err
 		}
@@ -47,11 +53,11 @@ func cmdState(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(f)
 	}
 	// Reset takes the lock: it must not race a running extract.
-	st, err := state.Open(*path, "")
+	st, loc, err := openState(ctx, &Config{StatePath: *path, Storage: storage}, pipeline.NewRunID(time.Now()))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeState(st, loc)
 	_, records := st.Stream(stream)
 	_, deletions := st.Stream(pipeline.DeletionsKey(stream))
 	if !records && !deletions {
