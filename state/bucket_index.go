@@ -99,6 +99,17 @@ func (r *resumingReader) Close() error {
 	return r.r.Close()
 }
 
+// exists reports whether key is an object.
+func (bi *bucketIndex) exists(key string) (bool, error) {
+	ctx, cancel := context.WithTimeout(bi.ctx, opTimeout)
+	defer cancel()
+	ok, err := bi.b.Exists(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("line index %s: %w", bi.where(key), err)
+	}
+	return ok, nil
+}
+
 // chunk is one listed object of a partial generation.
 type chunk struct {
 	n    int

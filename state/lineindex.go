@@ -269,6 +269,23 @@ func (x *LineIndex) Create(gen int64, at IndexPosition) (*IndexWriter, error) {
 	return w, nil
 }
 
+// Committed reports whether generation gen was committed. A checkpoint that still shows
+// gen's write in progress then belongs to a run that stopped between Commit and its
+// checkpoint: every row the generation covers is durable, and only the checkpoint is left.
+func (x *LineIndex) Committed(gen int64) (bool, error) {
+	if x.bucket != nil {
+		return x.bucket.exists(indexKey(x.stream, gen, "idx"))
+	}
+	_, err := os.Stat(x.name(gen, "idx"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("line index %s: %w", x.name(gen, "idx"), err)
+	}
+	return true, nil
+}
+
 // fileSink is a partial generation in a local file, renamed into place on commit.
 type fileSink struct {
 	*os.File
@@ -283,6 +300,15 @@ func (x *LineIndex) createFile(gen int64, at IndexPosition) (*fileSink, error) {
 	flags := os.O_RDWR | os.O_CREATE
 	if at.Bytes == 0 {
 		flags |= os.O_TRUNC
+		// A generation committed by a run that crashed before its checkpoint named it is
+		// garbage now; it must not outlive this start, or Committed would vouch for it.
+		if err := os.Remove(x.name(gen, "idx")); err == nil {
+			if err := syncDir(x.dir); err != nil {
+				return nil, err
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("line index %s: %w", x.name(gen, "idx"), err)
+		}
 	}
 	f, err := os.OpenFile(path, flags, 0o600)
 	if err != nil {

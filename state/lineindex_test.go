@@ -380,3 +380,51 @@ func TestStoreLineIndexOnBucket(t *testing.T) {
 		t.Fatal("journal object missing")
 	}
 }
+
+// TestCommittedVouchesOnlyForItsOwnStart: Committed reports a committed generation, and
+// starting that generation afresh forgets it, so a checkpoint of the new start can never
+// be taken as finished by a leftover of an earlier one.
+func TestCommittedVouchesOnlyForItsOwnStart(t *testing.T) {
+	for _, ib := range indexBackends() {
+		t.Run(ib.name, func(t *testing.T) {
+			x := ib.make(t, "book")
+			committed := func() bool {
+				t.Helper()
+				ok, err := x.Committed(2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			if committed() {
+				t.Fatal("a generation never written is committed")
+			}
+			w, err := x.Create(2, IndexPosition{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries(3) {
+				if err := w.Add(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if committed() {
+				t.Fatal("a generation in progress is committed")
+			}
+			if err := w.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if !committed() {
+				t.Fatal("a committed generation is not")
+			}
+			w, err = x.Create(2, IndexPosition{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Abort()
+			if committed() {
+				t.Fatal("a fresh start of the generation still shows the earlier commit")
+			}
+		})
+	}
+}

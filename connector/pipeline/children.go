@@ -479,6 +479,16 @@ func (c *childRun) scan(ctx context.Context, st state.Stream) error {
 			c.log.Info("full refresh: reading every line and writing each again")
 		}
 	} else {
+		committed, err := c.index.Committed(sc.Gen)
+		if err != nil {
+			return err
+		}
+		if committed {
+			// The read finished and its index generation is in place; the run stopped
+			// before the checkpoint that names it.
+			c.log.Info("finishing a full read that stopped after its last file")
+			return c.finishScan(st, sc)
+		}
 		c.log.Info("resuming an unfinished full read", "after_parent", sc.After.Parent, "after_line", sc.After.Line)
 	}
 	base, err := c.openBase(st.IndexGen)
@@ -591,6 +601,18 @@ func (c *childRun) scan(ctx context.Context, st state.Stream) error {
 	if err := next.Commit(); err != nil {
 		return err
 	}
+	if err := c.finishScan(st, sc); err != nil {
+		return err
+	}
+	if lines == 0 {
+		c.noLinesCheck(ctx)
+	}
+	return nil
+}
+
+// finishScan saves the checkpoint of a full read whose files and index generation are
+// durable: the generation becomes the stream's index and the read's bound its watermark.
+func (c *childRun) finishScan(st state.Stream, sc *state.ScanProgress) error {
 	done := st
 	done.Scan, done.IndexGen, done.Watermark, done.LastScan = nil, sc.Gen, sc.Upper, sc.Upper
 	rows, files := c.uncounted()
@@ -602,9 +624,6 @@ func (c *childRun) scan(ctx context.Context, st state.Stream) error {
 	}
 	if err := c.index.Prune(sc.Gen, 0); err != nil {
 		c.log.Warn("could not remove an old line index generation", "error", err.Error())
-	}
-	if lines == 0 {
-		c.noLinesCheck(ctx)
 	}
 	return nil
 }

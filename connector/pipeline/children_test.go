@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -424,5 +426,40 @@ func TestChildUsesItsParentsPass(t *testing.T) {
 	if ab := res.Streams[0]; ab.Requests != 2 || ab.Rows != 0 {
 		t.Errorf("quiet run of the address book while its parent reads all history: %d requests, %d rows; want 2 (its deletions still shared) and none", ab.Requests, ab.Rows)
 	}
+	h.assertChildMatchesTruth(connector.CustomerAddressBook)
+}
+
+// TestFullReadStoppedBeforeItsLastCheckpointFinishes: a full read that committed its new
+// index generation but stopped before the checkpoint naming it is finished by the next
+// run from what is durable — it is neither refused as corrupt nor read again.
+func TestFullReadStoppedBeforeItsLastCheckpointFinishes(t *testing.T) {
+	h := newHarness(t, childOpts(800, 5))
+	streams := []string{connector.CustomerAddressBook}
+	stop := fmt.Errorf("stopped")
+	committed := filepath.Join(h.statePath+".index", connector.CustomerAddressBook+".1.idx")
+	_, err := h.run(streams, Options{FileRows: 300}, faults{state: func(step string) error {
+		if _, statErr := os.Stat(committed); step == "temp-written" && statErr == nil {
+			return stop
+		}
+		return nil
+	}})
+	if !errors.Is(err, stop) {
+		t.Fatalf("not stopped after the index commit: %v", err)
+	}
+	if st, _ := state.Load(h.statePath); st.Streams[connector.CustomerAddressBook].Scan == nil {
+		t.Fatal("the checkpoint does not show the full read in progress")
+	}
+	h.srv.ResetStats()
+	res := h.mustRun(streams, Options{FileRows: 300})
+	if s := res.Streams[0]; s.Rows != 0 {
+		t.Errorf("the finished read was read again: %d rows", s.Rows)
+	}
+	st, _ := state.Load(h.statePath)
+	if got := st.Streams[connector.CustomerAddressBook]; got.Scan != nil || got.IndexGen != 1 || got.Watermark.IsZero() {
+		t.Errorf("checkpoint after the rerun: scan %v, index gen %d, watermark %v", got.Scan, got.IndexGen, got.Watermark)
+	}
+	mutateBooks(t, h, 5)
+	nextSecond()
+	h.mustRun(streams, Options{FileRows: 300})
 	h.assertChildMatchesTruth(connector.CustomerAddressBook)
 }
