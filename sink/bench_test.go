@@ -101,7 +101,7 @@ func benchmarkWrite(b *testing.B, format Format, schema *arrow.Schema) {
 	recs := benchRecords(b, schema, 8)
 	for _, rowsPerFile := range []int{50_000, 500_000} {
 		b.Run(fmt.Sprintf("rows=%d", rowsPerFile), func(b *testing.B) {
-			s, err := New(Options{Dir: b.TempDir(), Format: format})
+			s, err := New(b.Context(), Options{Dir: b.TempDir(), Format: format, RunID: testRunID, RunStart: testRunStart})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func benchmarkWrite(b *testing.B, format Format, schema *arrow.Schema) {
 			runtime.ReadMemStats(&before)
 			b.ReportAllocs()
 			for b.Loop() {
-				f, err := s.Create("bench", schema)
+				f, err := s.Create(b.Context(), "bench", schema)
 				if err != nil {
 					b.Fatal(err)
 				}
