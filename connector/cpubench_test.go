@@ -384,7 +384,7 @@ func runCPUPath(ctx context.Context, src *cpuBenchSource, s *sink.Sink, fileRows
 		}
 		if f == nil {
 			var err error
-			if f, err = s.Create(table.Name, r.rec.Schema()); err != nil {
+			if f, err = s.Create(context.Background(), table.Name, r.rec.Schema()); err != nil {
 				r.rec.Release()
 				cancel(err)
 				return res, err
@@ -440,7 +440,7 @@ func BenchmarkCPUPath(b *testing.B) {
 		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
 			src := newCPUBenchSource(n)
 			dir := b.TempDir()
-			s, err := sink.New(sink.Options{Dir: dir})
+			s, err := sink.New(context.Background(), sink.Options{Dir: dir, RunID: testRunID(), RunStart: time.Now()})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -491,7 +491,7 @@ func TestCPUPathChild(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	s, err := sink.New(sink.Options{Dir: dir})
+	s, err := sink.New(context.Background(), sink.Options{Dir: dir, RunID: testRunID(), RunStart: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,7 +567,7 @@ func ensureNDJSON(t *testing.T, dir string, n int) string {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	s, err := sink.New(sink.Options{Dir: tmp, Format: sink.NDJSON})
+	s, err := sink.New(context.Background(), sink.Options{Dir: tmp, Format: sink.NDJSON, RunID: testRunID(), RunStart: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,7 +575,7 @@ func ensureNDJSON(t *testing.T, dir string, n int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(tmp, "customer", "*.ndjson"))
+	files, _ := globOut(tmp, "customer", "*.ndjson")
 	if len(files) != 1 || res.Rows != n {
 		t.Fatalf("NDJSON: %d rows in %v", res.Rows, files)
 	}
@@ -782,7 +782,7 @@ func BenchmarkCPUStages(b *testing.B) {
 		b.ReportAllocs()
 		cpu0 = processCPU()
 		dir := b.TempDir()
-		s, err := sink.New(sink.Options{Dir: dir})
+		s, err := sink.New(context.Background(), sink.Options{Dir: dir, RunID: testRunID(), RunStart: time.Now()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -790,7 +790,7 @@ func BenchmarkCPUStages(b *testing.B) {
 		var f *sink.File
 		for i := 0; b.Loop(); i++ {
 			if f == nil {
-				if f, err = s.Create(table.Name, recs[0].Schema()); err != nil {
+				if f, err = s.Create(context.Background(), table.Name, recs[0].Schema()); err != nil {
 					b.Fatal(err)
 				}
 			}

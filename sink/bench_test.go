@@ -6,10 +6,13 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"gocloud.dev/blob/s3blob"
+	"golang.org/x/sync/errgroup"
 )
 
 // benchSchema has 20 columns in a mix resembling a NetSuite CRM stream.
@@ -101,7 +104,7 @@ func benchmarkWrite(b *testing.B, format Format, schema *arrow.Schema) {
 	recs := benchRecords(b, schema, 8)
 	for _, rowsPerFile := range []int{50_000, 500_000} {
 		b.Run(fmt.Sprintf("rows=%d", rowsPerFile), func(b *testing.B) {
-			s, err := New(Options{Dir: b.TempDir(), Format: format})
+			s, err := New(b.Context(), Options{Dir: b.TempDir(), Format: format, RunID: testRunID, RunStart: testRunStart})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -113,7 +116,7 @@ func benchmarkWrite(b *testing.B, format Format, schema *arrow.Schema) {
 			runtime.ReadMemStats(&before)
 			b.ReportAllocs()
 			for b.Loop() {
-				f, err := s.Create("bench", schema)
+				f, err := s.Create(b.Context(), "bench", schema)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -142,4 +145,75 @@ func benchmarkWrite(b *testing.B, format Format, schema *arrow.Schema) {
 			b.ReportMetric(float64(size)/float64(rowsPerFile), "file-B/row")
 		})
 	}
+}
+
+// BenchmarkS3Write writes 200k rows as Parquet to gofakes3 from 5 streams at once (40k
+// rows, one file each) and reports rows/s and the peak heap sampled while writing: the
+// upload buffers (UploadPartSize × (UploadConcurrency+1) per open file) should keep 5
+// concurrent files well inside a 150 MB budget.
+func BenchmarkS3Write(b *testing.B) {
+	const streams, rowsPerStream = 5, 40_000
+	recs := benchRecords(b, benchSchema(), 8)
+	client := fakeS3(b, "lake")
+	bucket, err := s3blob.OpenBucket(b.Context(), client, "lake", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bucket.Close()
+	var peakInuse, peakSys atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peakInuse.Load() {
+				peakInuse.Store(ms.HeapInuse)
+			}
+			if ms.Sys > peakSys.Load() {
+				peakSys.Store(ms.Sys)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	var rows atomic.Int64
+	run := 0
+	for b.Loop() {
+		run++
+		s, err := New(b.Context(), Options{Bucket: bucket, Display: "s3://lake", RunID: fmt.Sprintf("bench-%d", run), RunStart: testRunStart})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var g errgroup.Group
+		for i := range streams {
+			g.Go(func() error {
+				f, err := s.Create(b.Context(), fmt.Sprintf("stream%d", i), benchSchema())
+				if err != nil {
+					return err
+				}
+				for j := 0; j*1000 < rowsPerStream; j++ {
+					if err := f.Write(recs[j%len(recs)]); err != nil {
+						f.Abort()
+						return err
+					}
+				}
+				rc, err := f.Commit()
+				rows.Add(rc.Rows)
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	close(stop)
+	<-sampled
+	b.ReportMetric(float64(rows.Load())/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(peakInuse.Load())/(1<<20), "peak-heapinuse-MiB")
+	b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MiB")
 }

@@ -48,15 +48,15 @@ func finalFiles(t *testing.T, dir string) []string {
 	return out
 }
 
-var namePattern = regexp.MustCompile(`^task-\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{8}\.(parquet|ndjson)$`)
+var namePattern = regexp.MustCompile(`^part-\d{6}\.(parquet|ndjson)$`)
 
 func TestLifecycle(t *testing.T) {
 	for _, format := range []Format{Parquet, NDJSON} {
 		t.Run(string(format), func(t *testing.T) {
 			now := time.Date(2024, 3, 10, 9, 30, 0, 123456789, time.FixedZone("EST", -5*3600))
 			s := newTestSink(t, format, func(o *Options) { o.Now = func() time.Time { return now } })
-			dir := filepath.Join(s.opts.Dir, "task")
-			f, err := s.Create("task", testSchema())
+			dir := runDirOf(s, "task")
+			f, err := s.Create(t.Context(), "task", testSchema())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,14 +89,18 @@ func TestLifecycle(t *testing.T) {
 			if !namePattern.MatchString(names[0]) {
 				t.Errorf("name %s does not match %s", names[0], namePattern)
 			}
-			if want := "task-20240310T143000.123456Z-"; !strings.HasPrefix(names[0], want) {
-				t.Errorf("name %s, want prefix %s (UTC, µs)", names[0], want)
+			if want := "part-000001." + string(format); names[0] != want {
+				t.Errorf("name %s, want %s", names[0], want)
 			}
 			info, err := os.Stat(rc.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rc != (Receipt{Stream: "task", Path: rc.Path, Rows: 10, Bytes: info.Size()}) || rc.Bytes == 0 {
+			key := "task/" + testDT + "/run=" + testRunID + "/part-000001." + string(format)
+			abs, _ := filepath.Abs(rc.Path)
+			want := Receipt{Stream: "task", Key: key, URL: abs, Path: filepath.Join(s.opts.Dir, filepath.FromSlash(key)),
+				Rows: 10, Bytes: info.Size(), Fingerprint: Fingerprint(testSchema())}
+			if rc != want || rc.Bytes == 0 {
 				t.Errorf("receipt %+v, file size %d", rc, info.Size())
 			}
 
@@ -119,8 +123,8 @@ func TestLifecycle(t *testing.T) {
 
 func TestAbort(t *testing.T) {
 	s := newTestSink(t, Parquet, nil)
-	dir := filepath.Join(s.opts.Dir, "task")
-	f, err := s.Create("task", testSchema())
+	dir := runDirOf(s, "task")
+	f, err := s.Create(t.Context(), "task", testSchema())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,8 +176,8 @@ func TestCrashBetweenSteps(t *testing.T) {
 					return nil
 				}
 			})
-			dir := filepath.Join(s.opts.Dir, "task")
-			f, err := s.Create("task", testSchema())
+			dir := runDirOf(s, "task")
+			f, err := s.Create(t.Context(), "task", testSchema())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,8 +226,8 @@ func TestCrashBetweenSteps(t *testing.T) {
 }
 
 // TestCrashThenRestart simulates a process that dies before rename without calling
-// Abort; the next run's CleanTemp removes the leftover, and nothing was ever visible
-// under a final name.
+// Abort; the next run's CleanTemp removes the leftover in the old run's directory, and
+// nothing was ever visible under a final name.
 func TestCrashThenRestart(t *testing.T) {
 	dir := t.TempDir()
 	crash := func(step Step, _ string) error {
@@ -232,11 +236,11 @@ func TestCrashThenRestart(t *testing.T) {
 		}
 		return nil
 	}
-	s1, err := New(Options{Dir: dir, Hook: crash})
+	s1, err := New(t.Context(), Options{Dir: dir, Hook: crash, RunID: testRunID, RunStart: testRunStart})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := s1.Create("customer", testSchema())
+	f, err := s1.Create(t.Context(), "customer", testSchema())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,12 +252,12 @@ func TestCrashThenRestart(t *testing.T) {
 	if _, err := f.Commit(); err == nil {
 		t.Fatal("Commit succeeded despite the crash hook")
 	}
-	streamDir := filepath.Join(dir, "customer")
-	if ff := finalFiles(t, streamDir); len(ff) != 0 {
+	runDir := runDirOf(s1, "customer")
+	if ff := finalFiles(t, runDir); len(ff) != 0 {
 		t.Fatalf("final files after crash before rename: %v", ff)
 	}
 
-	s2, err := New(Options{Dir: dir})
+	s2, err := New(t.Context(), Options{Dir: dir, RunID: "run2", RunStart: testRunStart.Add(24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,9 +265,12 @@ func TestCrashThenRestart(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("CleanTemp = %d, %v; want 1, nil", n, err)
 	}
-	assertNoFiles(t, streamDir)
+	assertNoFiles(t, runDir)
 	rc := writeBatches(t, s2, "customer", testSchema(), genRows(3, false), 3)
-	if names := listDir(t, streamDir); len(names) != 1 || names[0] != filepath.Base(rc.Path) {
+	if want := "customer/dt=2026-12-03/run=run2/part-000001.parquet"; rc.Key != want {
+		t.Errorf("rerun key %s, want %s", rc.Key, want)
+	}
+	if names := listDir(t, filepath.Dir(rc.Path)); len(names) != 1 || names[0] != filepath.Base(rc.Path) {
 		t.Errorf("after rerun dir has %v", names)
 	}
 }
@@ -273,10 +280,22 @@ func TestCleanTemp(t *testing.T) {
 	if n, err := s.CleanTemp("nothing_yet"); n != 0 || err != nil {
 		t.Errorf("CleanTemp on a missing dir = %d, %v", n, err)
 	}
-	dir := filepath.Join(s.opts.Dir, "contact")
+	streamDir := filepath.Join(s.opts.Dir, "contact")
+	dir := runDirOf(s, "contact")
+	oldRun := filepath.Join(streamDir, "dt=2026-11-30", "run=old")
 	keep := writeBatches(t, s, "contact", testSchema(), genRows(2, false), 2)
-	for _, name := range []string{".contact-1.parquet.tmp", ".contact-2.ndjson.tmp", "notes.tmp", ".hidden"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o644); err != nil {
+	if err := os.MkdirAll(oldRun, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{
+		filepath.Join(dir, ".part-000002.parquet.tmp"),
+		filepath.Join(oldRun, ".part-000007.ndjson.tmp"),
+		filepath.Join(streamDir, ".contact-1.parquet.tmp"), // the old flat layout
+		filepath.Join(dir, "notes.tmp"),
+		filepath.Join(dir, ".hidden"),
+		filepath.Join(oldRun, "part-000001.parquet"),
+	} {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -284,22 +303,31 @@ func TestCleanTemp(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := s.CleanTemp("contact")
-	if err != nil || n != 2 {
-		t.Fatalf("CleanTemp = %d, %v; want 2, nil", n, err)
+	if err != nil || n != 3 {
+		t.Fatalf("CleanTemp = %d, %v; want 3, nil", n, err)
 	}
-	want := []string{".adir.tmp", ".hidden", filepath.Base(keep.Path), "notes.tmp"}
+	want := []string{".adir.tmp", ".hidden", "notes.tmp", filepath.Base(keep.Path)}
 	if got := listDir(t, dir); !slices.Equal(got, want) {
-		t.Errorf("after CleanTemp dir has %v, want %v", got, want)
+		t.Errorf("after CleanTemp run dir has %v, want %v", got, want)
+	}
+	if got := listDir(t, oldRun); !slices.Equal(got, []string{"part-000001.parquet"}) {
+		t.Errorf("after CleanTemp old run dir has %v", got)
+	}
+	if got := listDir(t, streamDir); !slices.Equal(got, []string{"dt=2026-11-30", testDT}) {
+		t.Errorf("after CleanTemp stream dir has %v", got)
 	}
 }
 
-func TestNamesSortAndNeverCollide(t *testing.T) {
-	t.Run("constant clock", func(t *testing.T) {
-		fixed := time.Date(2024, 11, 3, 8, 0, 0, 0, time.UTC)
-		s := newTestSink(t, NDJSON, func(o *Options) { o.Now = func() time.Time { return fixed } })
+func TestNamesNumberedAndNeverCollide(t *testing.T) {
+	t.Run("sequential", func(t *testing.T) {
+		s := newTestSink(t, NDJSON, nil)
 		var created []string
-		for range 50 {
-			f, err := s.Create("task", testSchema())
+		for i := range 12 {
+			stream := "task"
+			if i%3 == 2 {
+				stream = "contact" // numbered separately
+			}
+			f, err := s.Create(t.Context(), stream, testSchema())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -307,55 +335,28 @@ func TestNamesSortAndNeverCollide(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			created = append(created, filepath.Base(rc.Path))
+			created = append(created, rc.Key)
 		}
-		names := listDir(t, filepath.Join(s.opts.Dir, "task"))
-		if len(names) != 50 {
-			t.Fatalf("%d files, want 50 distinct", len(names))
+		prefix := "/" + testDT + "/run=" + testRunID + "/part-"
+		want := []string{"task" + prefix + "000001.ndjson", "task" + prefix + "000002.ndjson", "contact" + prefix + "000001.ndjson",
+			"task" + prefix + "000003.ndjson", "task" + prefix + "000004.ndjson", "contact" + prefix + "000002.ndjson"}
+		if !slices.Equal(created[:6], want) {
+			t.Errorf("keys %v, want %v", created[:6], want)
 		}
-		if !slices.Equal(names, created) {
-			t.Errorf("name order differs from creation order:\n%v\n%v", names, created)
-		}
-	})
-	t.Run("clock steps back", func(t *testing.T) {
-		times := []time.Time{
-			time.Date(2024, 11, 3, 9, 0, 0, 0, time.UTC),
-			time.Date(2024, 11, 3, 8, 59, 0, 0, time.UTC), // NTP step back
-			time.Date(2024, 11, 3, 9, 30, 0, 0, time.UTC),
-			time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
-		}
-		i := 0
-		s := newTestSink(t, Parquet, func(o *Options) {
-			o.Now = func() time.Time { i++; return times[i-1] }
-		})
-		var created []string
-		for range times {
-			f, err := s.Create("task", testSchema())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := f.Abort(); err != nil {
-				t.Fatal(err)
-			}
-			created = append(created, filepath.Base(f.final))
-		}
-		if !slices.IsSorted(created) {
-			t.Errorf("names not in creation order: %v", created)
-		}
-		if !strings.Contains(created[2], "20241103T093000.000000Z") || !strings.Contains(created[1], "20241103T090000.000001Z") {
-			t.Errorf("unexpected names %v", created)
+		names := listDir(t, runDirOf(s, "task"))
+		if len(names) != 8 || names[7] != "part-000008.ndjson" {
+			t.Errorf("task run dir has %v, want part-000001 … part-000008", names)
 		}
 	})
 	t.Run("concurrent creates", func(t *testing.T) {
-		fixed := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-		s := newTestSink(t, NDJSON, func(o *Options) { o.Now = func() time.Time { return fixed } })
+		s := newTestSink(t, NDJSON, nil)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		seen := map[string]bool{}
 		for g := range 8 {
 			wg.Go(func() {
 				for range 20 {
-					f, err := s.Create("task", testSchema())
+					f, err := s.Create(t.Context(), "task", testSchema())
 					if err != nil {
 						t.Error(err)
 						return
@@ -371,6 +372,9 @@ func TestNamesSortAndNeverCollide(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		if len(seen) != 160 || !seen[filepath.Join(runDirOf(s, "task"), "part-000160.ndjson")] {
+			t.Errorf("%d distinct names, want 160 ending at part-000160", len(seen))
+		}
 	})
 }
 
@@ -414,7 +418,7 @@ func TestCreateRejects(t *testing.T) {
 	s := newTestSink(t, Parquet, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := s.Create(tt.stream, tt.schema)
+			f, err := s.Create(t.Context(), tt.stream, tt.schema)
 			if err == nil {
 				_ = f.Abort()
 				t.Fatal("Create succeeded")
@@ -431,7 +435,7 @@ func TestCreateRejects(t *testing.T) {
 	}
 	// Rejected Creates leave nothing behind.
 	if _, err := os.Stat(filepath.Join(s.opts.Dir, "task")); err == nil {
-		assertNoFiles(t, filepath.Join(s.opts.Dir, "task"))
+		assertNoFiles(t, runDirOf(s, "task"))
 	}
 }
 
@@ -439,7 +443,7 @@ func TestWriteRejects(t *testing.T) {
 	for _, format := range []Format{Parquet, NDJSON} {
 		t.Run(string(format)+"/schema mismatch", func(t *testing.T) {
 			s := newTestSink(t, format, nil)
-			f, err := s.Create("task", testSchema())
+			f, err := s.Create(t.Context(), "task", testSchema())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -464,7 +468,7 @@ func TestWriteRejects(t *testing.T) {
 			// Arrow does not enforce nullability, so the sink must.
 			s := newTestSink(t, format, nil)
 			schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
-			f, err := s.Create("task", schema)
+			f, err := s.Create(t.Context(), "task", schema)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -477,7 +481,7 @@ func TestWriteRejects(t *testing.T) {
 			if err := f.Abort(); err != nil {
 				t.Fatal(err)
 			}
-			assertNoFiles(t, filepath.Join(s.opts.Dir, "task"))
+			assertNoFiles(t, runDirOf(s, "task"))
 		})
 	}
 }
@@ -513,21 +517,37 @@ func TestNew(t *testing.T) {
 	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	run := func(o Options) Options {
+		if o.RunID == "" {
+			o.RunID = testRunID
+		}
+		if o.RunStart.IsZero() {
+			o.RunStart = testRunStart
+		}
+		return o
+	}
 	tests := []struct {
 		name    string
 		opts    Options
 		wantErr string
 	}{
-		{"defaults", Options{Dir: filepath.Join(base, "a")}, ""},
-		{"creates parents", Options{Dir: filepath.Join(base, "b", "c", "d"), Format: NDJSON}, ""},
-		{"no dir", Options{}, "directory is required"},
-		{"bad format", Options{Dir: base, Format: "csv"}, `unknown format "csv"`},
-		{"negative row group", Options{Dir: base, RowGroupRows: -1}, "row group rows"},
-		{"dir is a file", Options{Dir: notDir}, "not a directory"},
+		{"defaults", run(Options{Dir: filepath.Join(base, "a")}), ""},
+		{"creates parents", run(Options{Dir: filepath.Join(base, "b", "c", "d"), Format: NDJSON}), ""},
+		{"no dir", run(Options{}), "directory or bucket is required"},
+		{"bad format", run(Options{Dir: base, Format: "csv"}), `unknown format "csv"`},
+		{"negative row group", run(Options{Dir: base, RowGroupRows: -1}), "row group rows"},
+		{"negative part size", run(Options{Dir: base, UploadPartSize: -1}), "upload part size"},
+		{"dir is a file", run(Options{Dir: notDir}), "not a directory"},
+		{"no run id", Options{Dir: base, RunStart: testRunStart}, "run id is required"},
+		{"run id with slash", run(Options{Dir: base, RunID: "a/b"}), `invalid run id "a/b"`},
+		{"run id with space", run(Options{Dir: base, RunID: "a b"}), `invalid run id "a b"`},
+		{"hidden run id", run(Options{Dir: base, RunID: ".r"}), `invalid run id ".r"`},
+		{"run id with control", run(Options{Dir: base, RunID: "r\x00"}), "invalid run id"},
+		{"no run start", Options{Dir: base, RunID: "r"}, "run start time is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := New(tt.opts)
+			s, err := New(t.Context(), tt.opts)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("New error = %v, want %q", err, tt.wantErr)
@@ -544,7 +564,8 @@ func TestNew(t *testing.T) {
 			if wantFormat == "" {
 				wantFormat = Parquet
 			}
-			if s.opts.Format != wantFormat || s.opts.RowGroupRows != DefaultRowGroupRows || s.opts.Now == nil {
+			if s.opts.Format != wantFormat || s.opts.RowGroupRows != DefaultRowGroupRows || s.opts.Now == nil ||
+				s.opts.UploadPartSize != DefaultUploadPartSize || s.opts.UploadConcurrency != 1 || s.opts.Display != tt.opts.Dir {
 				t.Errorf("defaults not applied: %+v", s.opts)
 			}
 		})

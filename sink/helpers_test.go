@@ -3,6 +3,7 @@ package sink
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -271,14 +272,29 @@ func genListRows(n int, jsonSafe bool) []row {
 	return rows
 }
 
+// The run every test sink writes, and the directory key of its files.
+const (
+	testRunID = "20261202T063202Z-1a2b3c4d"
+	testDT    = "dt=2026-12-02"
+)
+
+// testRunStart is late in the evening in New York, already the next day in UTC: the dt=
+// partition must use the UTC date.
+var testRunStart = time.Date(2026, 12, 1, 22, 32, 2, 0, time.FixedZone("EST", -5*3600))
+
+// runDirOf is the local directory of stream's files in the test run.
+func runDirOf(s *Sink, stream string) string {
+	return filepath.Join(s.opts.Dir, stream, testDT, "run="+testRunID)
+}
+
 // newTestSink returns a Sink writing into a fresh temp dir.
 func newTestSink(t testing.TB, format Format, mod func(*Options)) *Sink {
 	t.Helper()
-	opts := Options{Dir: t.TempDir(), Format: format}
+	opts := Options{Dir: t.TempDir(), Format: format, RunID: testRunID, RunStart: testRunStart}
 	if mod != nil {
 		mod(&opts)
 	}
-	s, err := New(opts)
+	s, err := New(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +306,7 @@ func newTestSink(t testing.TB, format Format, mod func(*Options)) *Sink {
 // with a non-zero offset are exercised.
 func writeBatches(t testing.TB, s *Sink, stream string, schema *arrow.Schema, rows []row, sizes ...int) Receipt {
 	t.Helper()
-	f, err := s.Create(stream, schema)
+	f, err := s.Create(t.Context(), stream, schema)
 	if err != nil {
 		t.Fatal(err)
 	}

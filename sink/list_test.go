@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,7 +97,7 @@ func TestInt64ListCells(t *testing.T) {
 
 	t.Run("parquet", func(t *testing.T) {
 		s := newTestSink(t, Parquet, func(o *Options) { o.RowGroupRows = 3 })
-		f, err := s.Create("task", sch)
+		f, err := s.Create(t.Context(), "task", sch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +117,7 @@ func TestInt64ListCells(t *testing.T) {
 	})
 	t.Run("ndjson", func(t *testing.T) {
 		s := newTestSink(t, NDJSON, nil)
-		f, err := s.Create("task", sch)
+		f, err := s.Create(t.Context(), "task", sch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +196,7 @@ func TestInt64ListWriteRejects(t *testing.T) {
 				defer rec.Release()
 
 				s := newTestSink(t, format, nil)
-				f, err := s.Create("task", sch)
+				f, err := s.Create(t.Context(), "task", sch)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -213,7 +212,7 @@ func TestInt64ListWriteRejects(t *testing.T) {
 				if err := f.Abort(); err != nil {
 					t.Fatal(err)
 				}
-				assertNoFiles(t, filepath.Join(s.opts.Dir, "task"))
+				assertNoFiles(t, runDirOf(s, "task"))
 			})
 		}
 	}
@@ -227,7 +226,7 @@ func TestCreateAcceptsInt64Lists(t *testing.T) {
 			arrow.ListOfField(arrow.Field{Name: "element", Type: arrow.PrimitiveTypes.Int64})} {
 			for _, nullable := range []bool{true, false} {
 				sch := arrow.NewSchema([]arrow.Field{{Name: "ids", Type: typ, Nullable: nullable}}, nil)
-				f, err := s.Create("task", sch)
+				f, err := s.Create(t.Context(), "task", sch)
 				if err != nil {
 					t.Errorf("%s: Create(%s) = %v", format, sch, err)
 					continue

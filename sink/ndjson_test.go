@@ -336,7 +336,7 @@ func TestNDJSONRejectsNonFinite(t *testing.T) {
 	}, nil)
 	for _, f := range nonJSONFloats {
 		s := newTestSink(t, NDJSON, nil)
-		file, err := s.Create("task", schema)
+		file, err := s.Create(t.Context(), "task", schema)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,6 +352,6 @@ func TestNDJSONRejectsNonFinite(t *testing.T) {
 		if err := file.Abort(); err != nil {
 			t.Error(err)
 		}
-		assertNoFiles(t, filepath.Join(s.opts.Dir, "task"))
+		assertNoFiles(t, runDirOf(s, "task"))
 	}
 }

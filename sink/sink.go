@@ -1,22 +1,40 @@
-// Package sink turns Arrow record batches into durable Parquet or NDJSON files.
+// Package sink turns Arrow record batches into durable Parquet or NDJSON files, on a
+// local disk or in object storage (gocloud.dev/blob: S3, GCS, Azure, memory).
 //
-// A File is written under a hidden temporary name in its stream directory and only
-// appears under its final name after Commit has flushed, fsynced, renamed it and fsynced
-// the directory. A Receipt therefore means "these rows survive a crash", which is what
-// the run loop needs before it may save a state checkpoint (design §2.1).
+// A Receipt means "these rows survive a crash", which is what the run loop needs before
+// it may save a state checkpoint (design §2.1, §2.7):
 //
-// Layout:
+//   - Local: a File is written under a hidden temporary name in its run directory and
+//     only appears under its final name after Commit has flushed, fsynced, closed,
+//     renamed it and fsynced the directory.
+//   - Object storage: the encoder streams into an upload opened with "create only if
+//     absent"; the object becomes visible only when the upload's Close returns nil.
+//     Abort cancels the upload, so nothing appears under the final name.
 //
-//	<Dir>/<stream>/<stream>-20240310T093000.123456Z-1a2b3c4d.parquet   committed
-//	<Dir>/<stream>/.<stream>-20240310T093000.123456Z-1a2b3c4d.parquet.tmp  in progress
+// Layout (the same for both targets; keys are relative to the root):
 //
-// Names sort by creation time, so a reader can process a stream's files in order.
+//	<stream>/dt=<run start, UTC date>/run=<run id>/part-000001.parquet   committed files, numbered per stream per run
+//	<stream>/dt=…/run=<run id>/.part-000001.parquet.tmp                 local only: in progress
+//	<stream>/dt=…/run=<run id>/_SUCCESS                                  written last, only by a successful run
+//	_manifests/<run id>.json                                              every file of the run (Redshift COPY … MANIFEST shape)
+//	_runs/<run id>.json                                                   the run summary
+//
+// Every object is written once and never overwritten: a rerun uses a new run id.
+//
+// Object storage and SIGKILL: a process killed during a multipart upload (S3 uploads
+// larger than UploadPartSize) leaves an incomplete upload that is invisible but billed.
+// Abort cleans it up when the process lives; for kills, configure the bucket with a
+// lifecycle rule such as
+//
+//	{"Rules":[{"ID":"abort-incomplete-uploads","Status":"Enabled","Filter":{},
+//	  "AbortIncompleteMultipartUpload":{"DaysAfterInitiation":1}}]}
 //
 // Columns may be int64, float64, bool, utf8, timestamp[us, tz=UTC], date32 or
 // list<int64> (NetSuite multiple-select fields), nullable or not; see Sink.Create.
 package sink
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -27,8 +45,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"gocloud.dev/blob"
 )
 
 // Format is an output file format.
@@ -52,72 +72,173 @@ func ParseFormat(s string) (Format, error) {
 // DefaultRowGroupRows is the Parquet row-group size used when Options.RowGroupRows is 0.
 const DefaultRowGroupRows = 50_000
 
+// DefaultUploadPartSize is the object-storage upload part size used when
+// Options.UploadPartSize is 0: the S3 minimum. The S3 uploader holds
+// (UploadConcurrency+1) parts per open file, so the default keeps one file's upload
+// buffers at about 10 MiB: five streams writing at once stay well inside a 150 MB budget.
+const DefaultUploadPartSize = 5 << 20
+
 // Options configures a Sink.
 type Options struct {
-	Dir          string           // output root; files go to <Dir>/<stream>/
+	Dir     string       // local output root; exactly one of Dir and Bucket
+	Bucket  *blob.Bucket // object-storage output root; the Sink never closes it
+	Display string       // the root in messages and manifest URLs (e.g. "s3://bucket/prefix"); default Dir
+
+	RunID    string    // required: names the run's directories and artifacts, e.g. "20261202T063202Z-1a2b3c4d"
+	RunStart time.Time // required: its UTC date is the dt= partition
+
 	Format       Format           // Parquet when empty
 	RowGroupRows int              // parquet: max rows per row group (default 50_000); also bounds memory
-	Now          func() time.Time // for file names; default time.Now
+	Now          func() time.Time // for the manifest's finish time; default time.Now
+
+	UploadPartSize    int // object storage: bytes per upload part (default DefaultUploadPartSize)
+	UploadConcurrency int // object storage: parts uploaded at once per file (default 1)
 
 	// Hook, when set, is called after each durability step of Commit (see Step) with the
-	// path the data currently lives at. A non-nil error aborts Commit at that point as if
-	// the process had crashed there. For fault-injection tests only; leave nil.
+	// local path the data currently lives at, or the object key. A non-nil error aborts
+	// Commit at that point as if the process had crashed there. For fault-injection
+	// tests only; leave nil.
 	Hook func(step Step, path string) error
 }
 
-// Sink creates output files under one root directory. It is safe for concurrent use;
+// Sink creates output files for one run under one root. It is safe for concurrent use;
 // each File it returns belongs to one goroutine.
 type Sink struct {
 	opts Options
+	base string // URL base for receipts: Display without any query
 
-	mu   sync.Mutex
-	last time.Time // newest time used in a file name; keeps names strictly increasing
+	mu       sync.Mutex
+	seq      map[string]int       // per stream: number of the last file created
+	receipts map[string][]Receipt // per stream, in commit order
+	open     int                  // Files neither committed nor aborted
+	finished bool
 }
 
-// New validates opts and creates opts.Dir (0o755) if it does not exist.
-func New(opts Options) (*Sink, error) {
-	if opts.Dir == "" {
-		return nil, errors.New("sink: output directory is required")
+// New validates opts and, for a local root, creates opts.Dir (0o755) if it does not exist.
+func New(ctx context.Context, opts Options) (*Sink, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
-	switch opts.Format {
+	if opts.Dir != "" {
+		if err := mkdirDurable(opts.Dir); err != nil {
+			return nil, fmt.Errorf("sink: create output directory: %w", err)
+		}
+	} else if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	base, _, _ := strings.Cut(opts.Display, "?")
+	return &Sink{
+		opts:     opts,
+		base:     strings.TrimSuffix(base, "/"),
+		seq:      map[string]int{},
+		receipts: map[string][]Receipt{},
+	}, nil
+}
+
+// validate checks opts and fills in defaults.
+func (o *Options) validate() error {
+	switch {
+	case o.Dir == "" && o.Bucket == nil:
+		return errors.New("sink: output directory or bucket is required")
+	case o.Dir != "" && o.Bucket != nil:
+		return errors.New("sink: set either an output directory or a bucket, not both")
+	}
+	if o.Display == "" {
+		o.Display = o.Dir
+	}
+	if err := validRunID(o.RunID); err != nil {
+		return err
+	}
+	if o.RunStart.IsZero() {
+		return fmt.Errorf("sink: run %s: run start time is required", o.RunID)
+	}
+	switch o.Format {
 	case "":
-		opts.Format = Parquet
+		o.Format = Parquet
 	case Parquet, NDJSON:
 	default:
-		return nil, fmt.Errorf("sink: unknown format %q (want parquet or ndjson)", opts.Format)
+		return fmt.Errorf("sink: unknown format %q (want parquet or ndjson)", o.Format)
 	}
 	switch {
-	case opts.RowGroupRows == 0:
-		opts.RowGroupRows = DefaultRowGroupRows
-	case opts.RowGroupRows < 0:
-		return nil, fmt.Errorf("sink: row group rows must be positive, got %d", opts.RowGroupRows)
+	case o.RowGroupRows == 0:
+		o.RowGroupRows = DefaultRowGroupRows
+	case o.RowGroupRows < 0:
+		return fmt.Errorf("sink: row group rows must be positive, got %d", o.RowGroupRows)
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	switch {
+	case o.UploadPartSize == 0:
+		o.UploadPartSize = DefaultUploadPartSize
+	case o.UploadPartSize < 0:
+		return fmt.Errorf("sink: upload part size must be positive, got %d", o.UploadPartSize)
 	}
-	if err := mkdirDurable(opts.Dir); err != nil {
-		return nil, fmt.Errorf("sink: create output directory: %w", err)
+	switch {
+	case o.UploadConcurrency == 0:
+		o.UploadConcurrency = 1
+	case o.UploadConcurrency < 0:
+		return fmt.Errorf("sink: upload concurrency must be positive, got %d", o.UploadConcurrency)
 	}
-	return &Sink{opts: opts}, nil
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
 }
 
-// encoder is the format-specific half of a File. It writes into the open temp file.
+// validRunID accepts visible characters only, no path separator and no leading '.', so
+// a run id is a single path element that cannot be mistaken for a temp file.
+func validRunID(id string) error {
+	if id == "" {
+		return errors.New("sink: run id is required")
+	}
+	if len(id) > 128 || id[0] == '.' || strings.ContainsAny(id, `/\`) {
+		return fmt.Errorf("sink: invalid run id %q (want up to 128 visible characters, no '/', '\\' or leading '.')", id)
+	}
+	for _, r := range id {
+		if !unicode.IsGraphic(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("sink: invalid run id %q (want up to 128 visible characters, no '/', '\\' or leading '.')", id)
+		}
+	}
+	return nil
+}
+
+// runDir is the key of stream's directory for this run, relative to the root.
+func (s *Sink) runDir(stream string) string {
+	return runDirKey(stream, s.opts.RunStart, s.opts.RunID)
+}
+
+func runDirKey(stream string, start time.Time, runID string) string {
+	return stream + "/dt=" + start.UTC().Format(time.DateOnly) + "/run=" + runID
+}
+
+// url returns where key is for a reader: Display + "/" + key, or the absolute local path.
+func (s *Sink) url(key string) string {
+	if s.opts.Dir != "" {
+		p := filepath.Join(s.opts.Dir, filepath.FromSlash(key))
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return p
+	}
+	return s.base + "/" + key
+}
+
+// encoder is the format-specific half of a File. It writes into the temp file or upload.
 type encoder interface {
 	// write appends the rows of rec; the record is not retained after it returns.
 	write(rec arrow.Record) error
-	// finish flushes all buffered data (and the Parquet footer) to the file. It does not
-	// sync or close the file.
+	// finish flushes all buffered data (and the Parquet footer) to the output. It does
+	// not sync or close it.
 	finish() error
 }
 
-// Create starts a new file for stream. The schema must use only supported types:
+// Create starts the next file of stream in this run. ctx bounds an object-storage
+// upload: cancelling it aborts the file. The schema must use only supported types:
 // int64, float64, bool, utf8, timestamp[us, tz=UTC], date32 and list<int64>, nullable or
 // not. A list<int64> field may declare its element nullable or not, but a NULL element
 // fails the Write that carries it: NULL is a property of the whole list (no value), and
 // an empty list is a distinct, present value. In Parquet such a field is the standard
 // three-level LIST (optional group <name> (LIST) { repeated group list { required int64
 // element } }); in NDJSON it is an array of integers, [] or null.
-func (s *Sink) Create(stream string, schema *arrow.Schema) (*File, error) {
+func (s *Sink) Create(ctx context.Context, stream string, schema *arrow.Schema) (*File, error) {
 	if err := validStream(stream); err != nil {
 		return nil, err
 	}
@@ -128,19 +249,41 @@ func (s *Sink) Create(stream string, schema *arrow.Schema) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sink: stream %s: %w", stream, err)
 	}
-	dir := filepath.Join(s.opts.Dir, stream)
-	if err := mkdirDurable(dir); err != nil {
-		return nil, fmt.Errorf("sink: stream %s: create directory: %w", stream, err)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sink: stream %s: %w", stream, err)
 	}
-	f := &File{stream: stream, schema: schema, dir: dir, hook: s.opts.Hook}
-	if err := f.open(s.fileBase(stream)); err != nil {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("sink: stream %s: create after the run %s finished", stream, s.opts.RunID)
+	}
+	s.seq[stream]++
+	n := s.seq[stream]
+	s.open++
+	s.mu.Unlock()
+
+	f := &File{
+		sink:        s,
+		stream:      stream,
+		schema:      schema,
+		fingerprint: Fingerprint(schema),
+		key:         fmt.Sprintf("%s/part-%06d.%s", s.runDir(stream), n, s.opts.Format),
+		hook:        s.opts.Hook,
+	}
+	if s.opts.Bucket != nil {
+		err = f.openObject(ctx)
+	} else {
+		err = f.openLocal()
+	}
+	if err != nil {
+		s.closed(f)
 		return nil, err
 	}
 	switch s.opts.Format {
 	case NDJSON:
-		f.enc = newNDJSONEncoder(f.file, cols)
+		f.enc = newNDJSONEncoder(f.out, cols)
 	default:
-		f.enc, err = newParquetEncoder(f.file, stream, schema, cols, s.opts.RowGroupRows)
+		f.enc, err = newParquetEncoder(f.out, stream, schema, cols, s.opts.RowGroupRows)
 	}
 	if err != nil {
 		_ = f.Abort()
@@ -149,62 +292,61 @@ func (s *Sink) Create(stream string, schema *arrow.Schema) (*File, error) {
 	return f, nil
 }
 
-// fileBase returns the final base name of a new file, without a collision check (open
-// does that with O_EXCL).
-func (s *Sink) fileBase(stream string) string {
-	t := s.opts.Now().UTC().Truncate(time.Microsecond)
+// closed records that f was committed (rc != nil) or aborted.
+func (s *Sink) closed(f *File, rc ...Receipt) {
 	s.mu.Lock()
-	// A clock that stands still (tests) or steps back (NTP) must not reorder files: names
-	// are the only ordering a downstream reader has.
-	if !t.After(s.last) {
-		t = s.last.Add(time.Microsecond)
+	defer s.mu.Unlock()
+	s.open--
+	if len(rc) > 0 {
+		s.receipts[f.stream] = append(s.receipts[f.stream], rc[0])
 	}
-	s.last = t
-	s.mu.Unlock()
-
-	var b [4]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand crashes the program instead)
-	return stream + "-" + t.Format(nameTimeLayout) + "-" + hex.EncodeToString(b[:]) + "." + string(s.opts.Format)
 }
 
 const (
-	nameTimeLayout = "20060102T150405.000000Z"
-	tempPrefix     = "."
-	tempSuffix     = ".tmp"
+	tempPrefix = "."
+	tempSuffix = ".tmp"
 )
 
-// CleanTemp removes temp files (".*.tmp") left in stream's directory by a crashed run and
-// reports how many it removed. Call it before creating files for the stream, while holding
-// the state lock: it would also remove the temp file of a File that is still open.
+// CleanTemp removes temp files (".*.tmp") left anywhere under stream's local directory
+// (its run directories included) by a crashed run and reports how many it removed. Call
+// it before creating files for the stream, while holding the state lock: it would also
+// remove the temp file of a File that is still open. On object storage there are no temp
+// objects (an unfinished upload is invisible), so it removes nothing.
 func (s *Sink) CleanTemp(stream string) (removed int, err error) {
 	if err := validStream(stream); err != nil {
 		return 0, err
 	}
-	dir := filepath.Join(s.opts.Dir, stream)
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
+	if s.opts.Dir == "" {
 		return 0, nil
 	}
-	if err != nil {
-		return 0, fmt.Errorf("sink: stream %s: clean temp files: %w", stream, err)
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(name, tempPrefix) || !strings.HasSuffix(name, tempSuffix) {
-			continue
+	root := filepath.Join(s.opts.Dir, stream)
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
 		}
-		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return removed, fmt.Errorf("sink: stream %s: clean temp files: %w", stream, err)
+		name := d.Name()
+		if !d.Type().IsRegular() || !strings.HasPrefix(name, tempPrefix) || !strings.HasSuffix(name, tempSuffix) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
 		removed++
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("sink: stream %s: clean temp files: %w", stream, err)
 	}
 	return removed, nil
 }
 
 // validStream accepts names that are a single, visible path element, so a stream can
-// never escape Dir or be mistaken for a temp file.
+// never escape the root or be mistaken for a temp file or a run artifact ("_runs").
 func validStream(stream string) error {
-	if stream == "" || stream[0] == '.' || stream[0] == '-' {
+	if stream == "" || stream[0] == '.' || stream[0] == '-' || stream[0] == '_' {
 		return fmt.Errorf("sink: invalid stream name %q", stream)
 	}
 	for _, r := range stream {
@@ -217,11 +359,17 @@ func validStream(stream string) error {
 
 // Receipt describes a committed, durable file.
 type Receipt struct {
-	Stream string
-	Path   string // final path
-	Rows   int64
-	Bytes  int64 // file size
+	Stream      string
+	Key         string // relative to the root, e.g. "customer/dt=2026-12-02/run=R/part-000001.parquet"
+	URL         string // Display + "/" + Key; the absolute path for a local root
+	Path        string // the local path; empty on object storage (there is nothing to open)
+	Rows        int64
+	Bytes       int64  // file size
+	Fingerprint string // Fingerprint of the file's schema
 }
+
+// keyPath joins a slash-separated key onto a local root.
+func keyPath(dir, key string) string { return filepath.Join(dir, filepath.FromSlash(key)) }
 
 // column is one compiled output column, shared by both encoders.
 type column struct {
@@ -289,4 +437,12 @@ func compileColumns(schema *arrow.Schema) ([]column, error) {
 		cols[i] = column{name: fd.Name, kind: k, nullable: fd.Nullable}
 	}
 	return cols, nil
+}
+
+// NewRunID returns a run id for a run that started at start: its UTC time to the second
+// and 8 random hex digits, e.g. "20261202T063202Z-1a2b3c4d". Ids sort by start time.
+func NewRunID(start time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand crashes the program instead)
+	return start.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }

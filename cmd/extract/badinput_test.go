@@ -111,7 +111,7 @@ func tenMegabytes() string {
 // outputRows reads every committed NDJSON file of a stream.
 func outputRows(t *testing.T, outDir, stream string) []map[string]any {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(outDir, stream, "*.ndjson"))
+	files, _ := globOut(outDir, stream, "*.ndjson")
 	sort.Strings(files)
 	var rows []map[string]any
 	for _, f := range files {
@@ -602,7 +602,7 @@ func TestBadInputPersistentTransient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := sink.New(sink.Options{Dir: outDir, Format: sink.Parquet})
+			out, err := sink.New(context.Background(), sink.Options{Dir: outDir, Format: sink.Parquet, RunID: testRunID(), RunStart: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -90,7 +90,7 @@ func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Lo
 		return nil, err
 	}
 	defer st.Close()
-	out, err := sinkFor(cfg)
+	out, err := sinkFor(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --output: %w", connector.ErrConfig, err)
 	}

@@ -504,7 +504,8 @@ func newLogger(stderr io.Writer, format, level string) *slog.Logger {
 	return slog.New(h)
 }
 
-// sinkFor is the output sink of a config.
-func sinkFor(c *Config) (*sink.Sink, error) {
-	return sink.New(sink.Options{Dir: c.OutputDir, Format: c.Format})
+// sinkFor is the output sink of a config for a run that starts now.
+func sinkFor(ctx context.Context, c *Config) (*sink.Sink, error) {
+	start := time.Now()
+	return sink.New(ctx, sink.Options{Dir: c.OutputDir, Format: c.Format, RunID: sink.NewRunID(start), RunStart: start})
 }

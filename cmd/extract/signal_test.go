@@ -143,12 +143,14 @@ func outputFiles(t *testing.T, dir string) map[string][]string {
 			t.Errorf("unexpected file %s", p)
 			return nil
 		}
-		stream := filepath.Base(filepath.Dir(p))
+		// <dir>/<stream>/dt=…/run=…/part-N.ndjson
+		rel, _ := filepath.Rel(dir, p)
+		stream, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
 		byStream[stream] = append(byStream[stream], p)
 		return nil
 	})
 	for _, files := range byStream {
-		sort.Strings(files) // names sort by the time they were written
+		sort.Strings(files) // dt, run id and part number sort by the time they were written
 	}
 	return byStream
 }
@@ -201,7 +203,7 @@ func TestSIGTERMStopsCleanlyAndRerunCompletes(t *testing.T) {
 
 	p := startExtract(t, bin, env, args...)
 	pollFor(t, 20*time.Second, "a first committed file", func() bool {
-		files, _ := filepath.Glob(filepath.Join(out, "*", "*.ndjson"))
+		files, _ := globOut(out, "*", "*.ndjson")
 		return len(files) > 0
 	})
 	if d := time.Second - time.Since(p.start); d > 0 {

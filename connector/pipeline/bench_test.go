@@ -251,7 +251,7 @@ func BenchmarkPipelineMemory(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sk, err := sink.New(sink.Options{Dir: out})
+				sk, err := sink.New(context.Background(), sink.Options{Dir: out, RunID: testRunID(), RunStart: time.Now()})
 				if err != nil {
 					b.Fatal(err)
 				}

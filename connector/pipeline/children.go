@@ -367,7 +367,7 @@ func (c *childRun) toFile() error {
 		}
 	}
 	if c.f == nil {
-		f, err := c.sink.Create(c.spec.Name, rec.Schema())
+		f, err := c.sink.Create(context.TODO(), c.spec.Name, rec.Schema())
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ type lineKey struct{ parent, line int64 }
 func (h *harness) childOutput(stream string) map[lineKey]map[string]any {
 	h.t.Helper()
 	spec, _ := connector.ChildOf(stream)
-	files, _ := filepath.Glob(filepath.Join(h.out, stream, "*."+string(h.format)))
+	files, _ := globOut(h.out, stream, "*."+string(h.format))
 	sort.Strings(files)
 	merged := map[lineKey]map[string]any{}
 	for _, f := range files {

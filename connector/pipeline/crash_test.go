@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -86,7 +85,7 @@ func TestKillAtEveryStep(t *testing.T) {
 				h.mustRun(streams, Options{FileRows: 600})
 				for _, s := range streams {
 					h.assertMatchesTruth(s)
-					if tmp, _ := filepath.Glob(filepath.Join(h.out, s, ".*")); len(tmp) != 0 {
+					if tmp, _ := globOut(h.out, s, ".*"); len(tmp) != 0 {
 						t.Errorf("%s: temporary files left: %v", s, tmp)
 					}
 				}

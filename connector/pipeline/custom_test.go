@@ -3,7 +3,6 @@ package pipeline
 import (
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -27,7 +26,7 @@ import (
 // file (time) order.
 func (h *harness) fileSchemas(stream string) []*arrow.Schema {
 	h.t.Helper()
-	files, _ := filepath.Glob(filepath.Join(h.out, stream, "*.parquet"))
+	files, _ := globOut(h.out, stream, "*.parquet")
 	sort.Strings(files)
 	var out []*arrow.Schema
 	for _, f := range files {
@@ -148,7 +147,7 @@ func TestCustomFieldsFullAndIncremental(t *testing.T) {
 						continue
 					}
 				}
-				files, _ := filepath.Glob(filepath.Join(h.out, connector.Customer, "*.parquet"))
+				files, _ := globOut(h.out, connector.Customer, "*.parquet")
 				meta := fieldMetadata(t, files[0])
 				for name := range want {
 					if meta[name][schema.MetaCustom] != "true" || meta[name][schema.MetaLabel] == "" || meta[name][schema.MetaValueType] == "" {
@@ -437,7 +436,7 @@ func TestColumnRefusedMidPass(t *testing.T) {
 			}
 		}
 	}
-	files, _ := filepath.Glob(filepath.Join(h.out, connector.Task, "*.parquet"))
+	files, _ := globOut(h.out, connector.Task, "*.parquet")
 	sort.Strings(files)
 	if first := len(readParquet(t, files[0])); withSummary != first || first < 1000 || first >= 3500 {
 		t.Errorf("%d rows carry the column, the first file has %d; want the pages read before the refusal", withSummary, first)

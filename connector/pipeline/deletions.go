@@ -298,7 +298,7 @@ func (d *deletionsRun) route(rec arrow.Record) error {
 // keeps the one schema it was created with.
 func (d *deletionsRun) open(t *deletionTarget) error {
 	b := schema.NewBuilder(d.opts.Mem, t.cols.current(), d.opts.Location)
-	f, err := d.sink.Create(t.name, b.Schema())
+	f, err := d.sink.Create(context.TODO(), t.name, b.Schema())
 	if err != nil {
 		b.Release()
 		return err

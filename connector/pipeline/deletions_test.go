@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -177,7 +178,7 @@ func (d *deletionScenario) assertTombstones(t *testing.T, streams []string) {
 			t.Errorf("%s: %d tombstones for %d deletions; missing %v, not deleted in this stream %v", s, len(got), len(want), head(missing), head(extra))
 		}
 		d.h.assertMatchesTruth(s)
-		if tmp, _ := filepath.Glob(filepath.Join(d.h.out, s, ".*")); len(tmp) != 0 {
+		if tmp, _ := globOut(d.h.out, s, ".*"); len(tmp) != 0 {
 			t.Errorf("%s: temporary files left: %v", s, tmp)
 		}
 	}
@@ -466,7 +467,7 @@ func TestTombstoneFilesKeepTheirSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	out, err := sink.New(sink.Options{Dir: filepath.Join(dir, "out"), Format: sink.Parquet})
+	out, err := sink.New(context.Background(), sink.Options{Dir: filepath.Join(dir, "out"), Format: sink.Parquet, RunID: testRunID(), RunStart: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,7 +520,7 @@ func TestTombstoneFilesKeepTheirSchema(t *testing.T) {
 	if err := d.commit(connector.Window{Upper: now}, true); err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "out", connector.Task, "*.parquet"))
+	files, _ := globOut(filepath.Join(dir, "out"), connector.Task, "*.parquet")
 	sort.Strings(files)
 	if len(files) != 2 {
 		t.Fatalf("task files %v", files)

@@ -93,7 +93,7 @@ func (h *harness) run(streams []string, opts Options, f faults) (Result, error) 
 	}
 	defer st.Close()
 	st.SetFaultHook(f.state)
-	out, err := sink.New(sink.Options{Dir: h.out, Format: h.format, RowGroupRows: 2000, Hook: f.sink})
+	out, err := sink.New(context.Background(), sink.Options{Dir: h.out, Format: h.format, RowGroupRows: 2000, Hook: f.sink, RunID: testRunID(), RunStart: time.Now()})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func (h *harness) mustRun(streams []string, opts Options) Result {
 // (time) order, with an independent reader.
 func (h *harness) fileRows(stream string) [][]map[string]any {
 	h.t.Helper()
-	files, _ := filepath.Glob(filepath.Join(h.out, stream, "*."+string(h.format)))
+	files, _ := globOut(h.out, stream, "*."+string(h.format))
 	sort.Strings(files)
 	var out [][]map[string]any
 	for _, f := range files {

@@ -9,7 +9,6 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -391,7 +390,7 @@ func TestRepeatedHourKeyQuery(t *testing.T) {
 	for _, r := range h.srv.Truth("deletedrecord") {
 		truth[r["recordid"].(int64)] = r["deleteddate"].(time.Time)
 	}
-	files, _ := filepath.Glob(filepath.Join(h.out, connector.Contact, "*.parquet"))
+	files, _ := globOut(h.out, connector.Contact, "*.parquet")
 	tombstones := 0
 	for _, f := range files {
 		for _, r := range readParquet(t, f) {
@@ -439,7 +438,7 @@ func (h *harness) runSource(src Source, streams []string, opts Options) (Result,
 		return Result{}, err
 	}
 	defer st.Close()
-	out, err := sink.New(sink.Options{Dir: h.out, Format: h.format})
+	out, err := sink.New(context.Background(), sink.Options{Dir: h.out, Format: h.format, RunID: testRunID(), RunStart: time.Now()})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -587,7 +586,7 @@ func TestRepeatedHourOutOfOrderFails(t *testing.T) {
 	if n := overlapQueries.Load(); n != maxOverlapRereads {
 		t.Errorf("the repeated hour was queried %d times, want %d", n, maxOverlapRereads)
 	}
-	if files, _ := filepath.Glob(filepath.Join(h.out, connector.Task, "*.parquet")); len(files) != 0 {
+	if files, _ := globOut(h.out, connector.Task, "*.parquet"); len(files) != 0 {
 		t.Errorf("output written: %v", files)
 	}
 }

@@ -878,7 +878,7 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 		if b.rec != nil && b.rec.NumRows() > 0 {
 			if f == nil {
 				var err error
-				if f, err = s.sink.Create(s.stream, b.rec.Schema()); err != nil {
+				if f, err = s.sink.Create(context.TODO(), s.stream, b.rec.Schema()); err != nil {
 					b.rec.Release()
 					return st, err
 				}
