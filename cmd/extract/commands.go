@@ -17,6 +17,7 @@ import (
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/auth"
 	"github.com/extract-dev/extract/connector/pipeline"
+	"github.com/extract-dev/extract/sink"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -68,6 +69,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 
 // runSummary is what `extract run` prints: the pipeline's result and the client's totals.
 type runSummary struct {
+	// RunID names the run's output directories, manifest and run record.
+	RunID string `json:"run_id"`
 	*pipeline.Result
 	// Requests counts every request sent to NetSuite's REST API, retries included (token
 	// requests are not); Retries the retries among them.
@@ -77,36 +80,100 @@ type runSummary struct {
 	// it was lowered to after NetSuite refused requests for lack of concurrency slots.
 	Concurrency       int `json:"concurrency"`
 	ConcurrencyLowest int `json:"concurrency_lowest"`
+	// Manifest is the URL of the run's manifest, once written.
+	Manifest string `json:"manifest,omitempty"`
 }
 
-// runExtract opens the state (locking it), then runs the pipeline.
+// finishTimeout bounds writing a run's manifest, run record and markers, which happens
+// after an interrupt too: the files are durable and a loader should learn of them.
+const finishTimeout = time.Minute
+
+// runExtract opens the output and the state (claiming it), writes the manifest of an
+// earlier run that stopped without one, runs the pipeline, and ends the run with its
+// manifest, run record and (on success) _SUCCESS markers.
 func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Logger) (*runSummary, error) {
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	st, err := state.Open(cfg.StatePath, cfg.AccountID)
+	start := time.Now().UTC()
+	runID := sink.NewRunID(start)
+	outLoc, err := openLocation(ctx, "--output", cfg.OutputDir, cfg.Storage)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
-	out, err := sinkFor(ctx, cfg)
+	defer outLoc.Close()
+	st, stLoc, err := openState(ctx, cfg, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer closeState(st, stLoc)
+	opts := sink.Options{Dir: outLoc.Dir, Bucket: outLoc.Bucket, Display: outLoc.Root, Format: cfg.Format, RunID: runID, RunStart: start}
+	if err := recoverLastRun(ctx, st, opts, log); err != nil {
+		return nil, err
+	}
+	if err := st.StageRun(state.RunInfo{ID: runID, Started: start}); err != nil {
+		return nil, err
+	}
+	out, err := sink.New(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --output: %w", connector.ErrConfig, err)
 	}
+	log = log.With("run", runID)
 	r := &pipeline.Runner{Source: client, Sink: out, State: st, Opts: pipeline.Options{
 		Streams: cfg.Streams, Location: cfg.TimeZone, Lookback: cfg.Lookback, StartDate: cfg.StartDate, FullRefresh: fullRefresh,
 		FileRows: cfg.FileRows, Columns: cfg.Columns, CustomFieldsTTL: cfg.CustomFieldsTTL, FullScanInterval: cfg.FullScanInterval, Logger: log,
-		Concurrency: cfg.Concurrency,
+		Concurrency: cfg.Concurrency, RunID: runID,
 	}}
-	start := time.Now()
 	res, err := r.Run(ctx)
 	stats := client.Stats()
 	log.Info("run finished", "ok", err == nil, "duration", time.Since(start).Round(time.Millisecond).String(),
 		"requests", stats.Requests, "retries", stats.Retries, "throttled", stats.Throttled,
 		"concurrency", stats.Concurrency, "concurrency_lowest", stats.ConcurrencyLowest)
-	return &runSummary{Result: &res, Requests: stats.Requests, Retries: stats.Retries,
-		Concurrency: stats.Concurrency, ConcurrencyLowest: stats.ConcurrencyLowest}, err
+	sum := &runSummary{RunID: runID, Result: &res, Requests: stats.Requests, Retries: stats.Retries,
+		Concurrency: stats.Concurrency, ConcurrencyLowest: stats.ConcurrencyLowest}
+	return sum, errors.Join(err, finishRun(ctx, out, st, sum, start, err == nil, log))
+}
+
+// finishRun writes the run's manifest, run record and, for a run that succeeded, its
+// _SUCCESS markers; then the state records the run as finished, so the next run does
+// not look for its files. A run that failed leaves the state as its checkpoints left it.
+func finishRun(ctx context.Context, out *sink.Sink, st *state.Store, sum *runSummary, started time.Time, ok bool, log *slog.Logger) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	info, err := out.Finish(fctx, sum, ok)
+	if err != nil {
+		// The files and checkpoints stand; the next run writes this run's manifest.
+		return fmt.Errorf("%w: %w", connector.ErrTransient, err)
+	}
+	sum.Manifest = info.URL
+	log.Info("manifest written", "manifest", info.URL, "files", info.Files, "rows", info.Rows, "complete", info.Complete)
+	if !ok {
+		return nil
+	}
+	if err := st.StageRun(state.RunInfo{ID: sum.RunID, Started: started, Finished: true}); err != nil {
+		return err
+	}
+	return st.Flush()
+}
+
+// recoverLastRun writes the manifest of the run the state last recorded, when that run
+// stopped before writing one (killed, or out of time): its files hold checkpointed rows
+// that no later run reads again, so a loader that goes by manifests must learn of them.
+func recoverLastRun(ctx context.Context, st *state.Store, opts sink.Options, log *slog.Logger) error {
+	last, ok := st.LastRun()
+	if !ok || last.Finished {
+		return nil
+	}
+	opts.RunID, opts.RunStart = last.ID, last.Started
+	recovered, err := sink.Recover(ctx, opts, connector.AllStreams())
+	if err != nil {
+		return fmt.Errorf("%w: writing the manifest of run %s, which stopped without one: %w", connector.ErrTransient, last.ID, err)
+	}
+	if recovered {
+		log.Warn("wrote the manifest of an earlier run that stopped without one; it is marked incomplete", "run", last.ID)
+	}
+	return nil
 }
 
 // printSummary prints the run summary on w: one line per stream and a line of totals, or
@@ -168,6 +235,9 @@ func printSummary(w io.Writer, sum *runSummary, asJSON bool) {
 		fmt.Fprintf(w, "custom fields: %d (catalog read now: %s)\n", cf.Fields, plural(cf.Requests, "request"))
 	}
 	fmt.Fprintf(w, "requests %d (retries %d), concurrency %d (lowest %d)\n", sum.Requests, sum.Retries, sum.Concurrency, sum.ConcurrencyLowest)
+	if sum.Manifest != "" {
+		fmt.Fprintf(w, "run %s: manifest %s\n", sum.RunID, sum.Manifest)
+	}
 }
 
 func plural(n int64, what string) string {
@@ -329,7 +399,7 @@ func cmdDiscover(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		return err
 	}
 	r := &pipeline.Runner{Source: client, Opts: pipeline.Options{Streams: cfg.Streams, Columns: cfg.Columns, Logger: log}}
-	st, stLoc, err := openState(ctx, cfg, pipeline.NewRunID(time.Now()))
+	st, stLoc, err := openState(ctx, cfg, sink.NewRunID(time.Now()))
 	switch {
 	case errors.Is(err, state.ErrLocked):
 		log.Warn("the state file is in use by a run; discover will not record what it finds", "state", cfg.StatePath)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/schema"
-	"github.com/extract-dev/extract/sink"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -502,10 +501,4 @@ func newLogger(stderr io.Writer, format, level string) *slog.Logger {
 		h = newRedactHandler(h, con.red)
 	}
 	return slog.New(h)
-}
-
-// sinkFor is the output sink of a config for a run that starts now.
-func sinkFor(ctx context.Context, c *Config) (*sink.Sink, error) {
-	start := time.Now()
-	return sink.New(ctx, sink.Options{Dir: c.OutputDir, Format: c.Format, RunID: sink.NewRunID(start), RunStart: start})
 }

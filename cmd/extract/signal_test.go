@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/schema"
+	"github.com/extract-dev/extract/sink"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -139,12 +141,15 @@ func outputFiles(t *testing.T, dir string) map[string][]string {
 			t.Errorf("a temporary file remains: %s", p)
 			return nil
 		}
+		rel, _ := filepath.Rel(dir, p)
+		if top, _, _ := strings.Cut(filepath.ToSlash(rel), "/"); top == "_manifests" || top == "_runs" || d.Name() == sink.SuccessName {
+			return nil // the run's artifacts: see runManifests
+		}
 		if !strings.HasSuffix(d.Name(), ".ndjson") {
 			t.Errorf("unexpected file %s", p)
 			return nil
 		}
 		// <dir>/<stream>/dt=…/run=…/part-N.ndjson
-		rel, _ := filepath.Rel(dir, p)
 		stream, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
 		byStream[stream] = append(byStream[stream], p)
 		return nil
@@ -257,6 +262,16 @@ func TestSIGTERMStopsCleanlyAndRerunCompletes(t *testing.T) {
 		t.Fatalf("the signal did not land mid-run (%d rows written, %d streams unfinished): the test proves nothing", total, unfinished)
 	}
 	t.Logf("interrupted run: %d rows in files, %d of %d streams unfinished", total, unfinished, len(streams))
+	// Its manifest lists exactly those files, marked incomplete, and no directory says
+	// the run succeeded.
+	first := runManifests(t, out)
+	if len(first) != 1 || first[0].Complete {
+		t.Fatalf("manifests after the interrupted run: %+v, want one, incomplete", first)
+	}
+	assertManifestLists(t, first[0], files)
+	if ok := successMarkers(t, out); len(ok) != 0 {
+		t.Errorf("the interrupted run wrote %v", ok)
+	}
 
 	// The rerun completes, and the output merged by id equals NetSuite.
 	srv.SetFault(nil)
@@ -265,7 +280,34 @@ func TestSIGTERMStopsCleanlyAndRerunCompletes(t *testing.T) {
 		t.Fatalf("rerun: exit %d; stderr:\n%s", code, p2.stderr.String())
 	}
 	t.Logf("rerun took %s", time.Since(p2.start).Round(time.Millisecond))
+	before := files
 	files = outputFiles(t, out)
+	ms := runManifests(t, out)
+	if len(ms) != 2 || !ms[1].Complete || ms[0].RunID != first[0].RunID {
+		t.Fatalf("manifests after the rerun: %+v", ms)
+	}
+	added := map[string][]string{}
+	for stream, fs := range files {
+		for _, f := range fs {
+			if !slices.Contains(before[stream], f) {
+				added[stream] = append(added[stream], f)
+			}
+		}
+	}
+	assertManifestLists(t, ms[1], added)
+	var wantMarkers []string
+	for stream, fs := range added {
+		if len(fs) > 0 {
+			wantMarkers = append(wantMarkers, filepath.Join(filepath.Dir(fs[0]), sink.SuccessName))
+			if filepath.Base(filepath.Dir(fs[0])) != "run="+ms[1].RunID {
+				t.Errorf("%s: the rerun's files are not under run=%s", stream, ms[1].RunID)
+			}
+		}
+	}
+	slices.Sort(wantMarkers)
+	if got := successMarkers(t, out); !slices.Equal(got, wantMarkers) {
+		t.Errorf("_SUCCESS markers %v, want %v", got, wantMarkers)
+	}
 	loc, _ := time.LoadLocation("America/Los_Angeles") // the fake's session zone
 	compared := map[string]string{"customer": "companyname", "contact": "entityid", "task": "title"}
 	for _, stream := range streams {
@@ -571,3 +613,68 @@ func TestStopDecidesTheExitCode(t *testing.T) {
 func sigterm(_ *session, cancel context.CancelCauseFunc) { cancel(&interruption{syscall.SIGTERM}) }
 
 func maxDuration(s *session, _ context.CancelCauseFunc) { s.cancel(&deadlineStop{time.Minute}) }
+
+// runManifests reads every manifest under out, oldest run first.
+func runManifests(t *testing.T, out string) []sink.Manifest {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(out, "_manifests", "*.json"))
+	slices.Sort(paths)
+	var ms []sink.Manifest
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m sink.Manifest
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if want := m.RunID + ".json"; filepath.Base(p) != want {
+			t.Errorf("%s holds the manifest of run %s", p, m.RunID)
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// assertManifestLists checks that m lists exactly the files, with their sizes and rows.
+func assertManifestLists(t *testing.T, m sink.Manifest, files map[string][]string) {
+	t.Helper()
+	var want, got []string
+	for _, fs := range files {
+		for _, f := range fs {
+			abs, _ := filepath.Abs(f)
+			want = append(want, abs)
+		}
+	}
+	for _, e := range m.Entries {
+		got = append(got, e.URL)
+		info, err := os.Stat(e.URL)
+		if err != nil || info.Size() != e.Bytes || e.Meta.ContentLength != e.Bytes || !e.Mandatory {
+			t.Errorf("manifest entry %+v: file %v", e, err)
+			continue
+		}
+		if rows := len(readRows(t, e.URL)); e.Rows == nil || int64(rows) != *e.Rows {
+			t.Errorf("manifest entry %s: rows %v, the file has %d", e.URL, e.Rows, rows)
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("run %s: manifest lists\n%v\nwant the files written\n%v", m.RunID, got, want)
+	}
+}
+
+// successMarkers lists the _SUCCESS markers under out, sorted.
+func successMarkers(t *testing.T, out string) []string {
+	t.Helper()
+	var got []string
+	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == sink.SuccessName {
+			got = append(got, p)
+		}
+		return err
+	})
+	slices.Sort(got)
+	return got
+}

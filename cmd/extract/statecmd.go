@@ -10,6 +10,7 @@ import (
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/pipeline"
+	"github.com/extract-dev/extract/sink"
 	"github.com/extract-dev/extract/sink/location"
 	"github.com/extract-dev/extract/state"
 )
@@ -53,7 +54,7 @@ func cmdState(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return enc.Encode(f)
 	}
 	// Reset takes the lock: it must not race a running extract.
-	st, loc, err := openState(ctx, &Config{StatePath: *path, Storage: storage}, pipeline.NewRunID(time.Now()))
+	st, loc, err := openState(ctx, &Config{StatePath: *path, Storage: storage}, sink.NewRunID(time.Now()))
 	if err != nil {
 		return err
 	}

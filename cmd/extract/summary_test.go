@@ -94,7 +94,8 @@ func TestRunSummaryCountsAttempts(t *testing.T) {
 			}
 			lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 			want := fmt.Sprintf("requests %d (retries 3), concurrency 4 (lowest 1)", wantRequests)
-			if len(lines) != 6 || lines[5] != want || !strings.HasPrefix(lines[0], "STREAM") ||
+			if len(lines) != 7 || lines[5] != want || !strings.HasPrefix(lines[0], "STREAM") || !strings.HasPrefix(lines[6], "run ") ||
+				!strings.Contains(lines[6], ": manifest ") ||
 				lines[3] != "deleted records: 1 request for all record streams" || lines[4] != "custom fields: 0 (catalog read now: 1 request)" {
 				t.Errorf("summary:\n%s\nwant 3 table lines, the deletions' requests, the custom-field catalog and %q", out, want)
 			}

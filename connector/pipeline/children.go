@@ -367,7 +367,7 @@ func (c *childRun) toFile() error {
 		}
 	}
 	if c.f == nil {
-		f, err := c.sink.Create(context.TODO(), c.spec.Name, rec.Schema())
+		f, err := c.sink.Create(fileContext, c.spec.Name, rec.Schema())
 		if err != nil {
 			return err
 		}
@@ -404,7 +404,7 @@ func (c *childRun) commitFile() error {
 	if err != nil {
 		return err
 	}
-	c.log.Info("file written", "path", rc.Path, "rows", rc.Rows, "bytes", rc.Bytes)
+	c.log.Info("file written", "url", rc.URL, "rows", rc.Rows, "bytes", rc.Bytes)
 	c.res.Files++
 	c.res.Rows += c.fileRows
 	c.res.Deleted += c.fileDead

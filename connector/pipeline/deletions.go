@@ -298,7 +298,7 @@ func (d *deletionsRun) route(rec arrow.Record) error {
 // keeps the one schema it was created with.
 func (d *deletionsRun) open(t *deletionTarget) error {
 	b := schema.NewBuilder(d.opts.Mem, t.cols.current(), d.opts.Location)
-	f, err := d.sink.Create(context.TODO(), t.name, b.Schema())
+	f, err := d.sink.Create(fileContext, t.name, b.Schema())
 	if err != nil {
 		b.Release()
 		return err
@@ -320,7 +320,7 @@ func (d *deletionsRun) commit(resume connector.Window, final bool) error {
 			if err != nil {
 				return err
 			}
-			t.log.Info("file written", "path", rc.Path, "rows", rc.Rows, "bytes", rc.Bytes)
+			t.log.Info("file written", "url", rc.URL, "rows", rc.Rows, "bytes", rc.Bytes)
 			t.deleted += rc.Rows
 			t.files++
 			next.RowsTotal += rc.Rows

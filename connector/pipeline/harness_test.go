@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"gocloud.dev/blob"
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/auth"
@@ -43,6 +44,9 @@ type harness struct {
 	// absent are columns (by stream) the fake serves or the connector declares that a
 	// test expects not to be in the output: refused, or left out by the configuration.
 	absent map[string][]string
+	// bucket, when set, holds the output and the state (generations), as a run with
+	// --output s3://… does; out and statePath are then unused.
+	bucket *blob.Bucket
 }
 
 const account = "TSTDRV1234567"
@@ -87,13 +91,25 @@ type faults struct {
 
 func (h *harness) run(streams []string, opts Options, f faults) (Result, error) {
 	h.t.Helper()
-	st, err := state.Open(h.statePath, account)
+	runID := testRunID()
+	var st *state.Store
+	var err error
+	if h.bucket != nil {
+		st, err = state.OpenBucket(context.Background(), h.bucket, "s3://lake", account, state.BucketOptions{RunID: runID})
+	} else {
+		st, err = state.Open(h.statePath, account)
+	}
 	if err != nil {
 		return Result{}, err
 	}
 	defer st.Close()
 	st.SetFaultHook(f.state)
-	out, err := sink.New(context.Background(), sink.Options{Dir: h.out, Format: h.format, RowGroupRows: 2000, Hook: f.sink, RunID: testRunID(), RunStart: time.Now()})
+	sinkOpts := sink.Options{Dir: h.out, Format: h.format, RowGroupRows: 2000, Hook: f.sink, RunID: runID, RunStart: time.Now()}
+	if h.bucket != nil {
+		sinkOpts.Dir, sinkOpts.Bucket, sinkOpts.Display = "", h.bucket, "s3://lake"
+	}
+	opts.RunID = runID
+	out, err := sink.New(context.Background(), sinkOpts)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -115,8 +131,7 @@ func (h *harness) mustRun(streams []string, opts Options) Result {
 // (time) order, with an independent reader.
 func (h *harness) fileRows(stream string) [][]map[string]any {
 	h.t.Helper()
-	files, _ := globOut(h.out, stream, "*."+string(h.format))
-	sort.Strings(files)
+	files := h.outputFiles(stream)
 	var out [][]map[string]any
 	for _, f := range files {
 		if h.format == sink.Parquet {
@@ -126,6 +141,43 @@ func (h *harness) fileRows(stream string) [][]map[string]any {
 		}
 	}
 	return out
+}
+
+// outputFiles lists the committed files of a stream in path order (dt, run, part). From
+// a bucket, each object is copied to a local file first: what a loader would download.
+func (h *harness) outputFiles(stream string) []string {
+	h.t.Helper()
+	if h.bucket == nil {
+		files, _ := globOut(h.out, stream, "*."+string(h.format))
+		sort.Strings(files)
+		return files
+	}
+	ctx := context.Background()
+	dir := h.t.TempDir()
+	var files []string
+	it := h.bucket.List(&blob.ListOptions{Prefix: stream + "/"})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if !strings.HasSuffix(obj.Key, "."+string(h.format)) {
+			continue
+		}
+		data, err := h.bucket.ReadAll(ctx, obj.Key)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		local := filepath.Join(dir, fmt.Sprintf("%06d.%s", len(files), h.format))
+		if err := os.WriteFile(local, data, 0o600); err != nil {
+			h.t.Fatal(err)
+		}
+		files = append(files, local)
+	}
+	return files
 }
 
 // outputRows reads every committed file of a stream, in file-name (time) order, with an

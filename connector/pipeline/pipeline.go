@@ -18,8 +18,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -192,7 +190,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("%w: --lookback must not be negative", connector.ErrConfig)
 	}
 	if opts.RunID == "" {
-		opts.RunID = NewRunID(time.Now())
+		opts.RunID = sink.NewRunID(time.Now())
 	}
 	var res Result
 	// The session zone, NetSuite's clock and (when there is none to reuse) the
@@ -336,6 +334,11 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	return res, err
 }
 
+// fileContext carries a file's upload to object storage. It is never cancelled: an
+// interrupted run still commits the file it has begun, so that its checkpoint can follow
+// (the shutdown timeout bounds how long that may take); a file that fails is aborted.
+var fileContext = context.Background()
+
 // DeletionsKey is the state entry of a stream's deletions, beside the stream's own.
 func DeletionsKey(stream string) string { return stream + ".deleted" }
 
@@ -383,14 +386,6 @@ func (o Options) stamp(row schema.RawRow, at time.Time) schema.RawRow {
 	row[connector.ExtractedAtColumn] = at.UTC().Format(time.RFC3339Nano)
 	row[connector.RunIDColumn] = o.RunID
 	return row
-}
-
-// NewRunID names a run: its UTC start to the second, so ids sort by start, and 8 random
-// hex digits, so runs started in the same second differ.
-func NewRunID(start time.Time) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return start.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // streamRun reads one query of a stream (its records, or its deletions) into the stream's
@@ -878,7 +873,7 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 		if b.rec != nil && b.rec.NumRows() > 0 {
 			if f == nil {
 				var err error
-				if f, err = s.sink.Create(context.TODO(), s.stream, b.rec.Schema()); err != nil {
+				if f, err = s.sink.Create(fileContext, s.stream, b.rec.Schema()); err != nil {
 					b.rec.Release()
 					return st, err
 				}
@@ -961,7 +956,7 @@ func (s *streamRun) commit(st state.Stream, f *sink.File, pend state.Pass, final
 		if err != nil {
 			return st, err
 		}
-		s.log.Info("file written", "path", rc.Path, "rows", rc.Rows, "bytes", rc.Bytes)
+		s.log.Info("file written", "url", rc.URL, "rows", rc.Rows, "bytes", rc.Bytes)
 		p.Rows += rc.Rows
 		next.RowsTotal += rc.Rows
 		next.FilesTotal++
