@@ -89,6 +89,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := cmdDiscover(ctx, []string{"--state", statePath, "--log-level", "error"}, stdout, stderr, getenv); err != nil {
 		return fmt.Errorf("demo discover: %w", err)
 	}
-	fmt.Fprintf(stdout, "\nFiles are in %s/<stream>/; checkpoints in %s.\n", *output, statePath)
+	fmt.Fprintf(stdout, "\nFiles are in %s/<stream>/dt=<date>/run=<run id>/, each run's manifest in %s/_manifests/; checkpoints in %s.\n",
+		*output, *output, statePath)
 	return nil
 }

@@ -212,13 +212,13 @@ func TestDiscoverPrintsTypedColumns(t *testing.T) {
 }
 
 // fakeEnv starts the fake NetSuite and returns the environment a user would set for it.
-func fakeEnv(t *testing.T, rows int) (*netsuitetest.Server, map[string]string) {
+func fakeEnv(t testing.TB, rows int) (*netsuitetest.Server, map[string]string) {
 	t.Helper()
 	return fakeEnvWith(t, netsuitetest.Options{Seed: 2, Rows: map[string]int{"customer": rows, "contact": rows, "calendarevent": rows, "task": rows, "phonecall": rows}})
 }
 
 // fakeEnvWith is fakeEnv for a fake account configured by opts.
-func fakeEnvWith(t *testing.T, opts netsuitetest.Options) (*netsuitetest.Server, map[string]string) {
+func fakeEnvWith(t testing.TB, opts netsuitetest.Options) (*netsuitetest.Server, map[string]string) {
 	t.Helper()
 	opts.AccountID = "TSTDRV1"
 	srv, err := netsuitetest.New(opts)

@@ -30,7 +30,7 @@ import (
 )
 
 // buildExtract builds the real binary, as a user runs it, into dir.
-func buildExtract(t *testing.T, dir string) string {
+func buildExtract(t testing.TB, dir string) string {
 	t.Helper()
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
@@ -62,14 +62,14 @@ func buildExtract(t *testing.T, dir string) string {
 
 // proc is a running extract.
 type proc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	stderr bytes.Buffer // written by exec's copying goroutine; read only after wait
 	done   chan struct{}
 	start  time.Time
 }
 
-func startExtract(t *testing.T, bin string, env map[string]string, args ...string) *proc {
+func startExtract(t testing.TB, bin string, env map[string]string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, cmd: exec.Command(bin, args...), done: make(chan struct{}), start: time.Now()}
 	for k, v := range env { // only these: nothing of the test's own environment leaks in

@@ -334,9 +334,10 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	return res, err
 }
 
-// fileContext carries a file's upload to object storage. It is never cancelled: an
-// interrupted run still commits the file it has begun, so that its checkpoint can follow
-// (the shutdown timeout bounds how long that may take); a file that fails is aborted.
+// fileContext carries a file's upload to object storage. The writer ends every upload,
+// by committing or aborting its file, rather than the run's cancellation: a commit under
+// way when a signal arrives completes and its checkpoint follows (the shutdown timeout
+// bounds how long that may take); an interrupted run aborts the file it was filling.
 var fileContext = context.Background()
 
 // DeletionsKey is the state entry of a stream's deletions, beside the stream's own.

@@ -19,9 +19,8 @@ import (
 	"strings"
 
 	"gocloud.dev/blob"
-	// Drivers for the schemes Open accepts.
-	_ "gocloud.dev/blob/azureblob"
-	_ "gocloud.dev/blob/gcsblob"
+	// Drivers for the schemes Open accepts; gs and azblob in driver_*.go, which a build
+	// may leave out.
 	_ "gocloud.dev/blob/memblob"
 	_ "gocloud.dev/blob/s3blob"
 )
@@ -48,8 +47,11 @@ type Options struct {
 	S3PathStyle bool   // query key "use_path_style"
 }
 
-// Schemes lists the URL schemes Open accepts, for messages.
-var schemes = []string{"s3", "gs", "azblob", "mem"}
+// schemes lists the URL schemes Open accepts (driver_*.go add theirs), for messages.
+var schemes = []string{"s3", "mem"}
+
+// leftOut names the schemes a build tag removed, and the tag, to say so when one is used.
+var leftOut = map[string]string{}
 
 // displayKeys are query keys that are settings, never secrets; every other query value
 // is left out of Display (a future driver option might carry a token).
@@ -72,6 +74,9 @@ func Open(ctx context.Context, raw string, opts Options) (*Location, error) {
 	}
 	display, root := displayOf(u)
 	scheme := strings.ToLower(u.Scheme)
+	if tag, ok := leftOut[scheme]; ok {
+		return nil, fmt.Errorf("location: %q: this build of extract has no %s:// support (built with -tags %s)", display, scheme, tag)
+	}
 	if !slices.Contains(schemes, scheme) {
 		return nil, fmt.Errorf("location: unsupported scheme %q in %q (want a local path or %s)", u.Scheme, display, accepted())
 	}

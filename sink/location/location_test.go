@@ -132,3 +132,14 @@ func TestDisplayDropsEndpointUserInfo(t *testing.T) {
 		t.Errorf("Display %q", l.Display)
 	}
 }
+
+// TestSchemeLeftOutOfTheBuild: a scheme whose driver a build tag removed is refused with
+// a message saying so, not as an unknown scheme.
+func TestSchemeLeftOutOfTheBuild(t *testing.T) {
+	leftOut["gs"] = "extract_no_gcs"
+	defer delete(leftOut, "gs")
+	_, err := Open(context.Background(), "gs://bucket/prefix", Options{})
+	if err == nil || !strings.Contains(err.Error(), "no gs:// support") || !strings.Contains(err.Error(), "-tags extract_no_gcs") {
+		t.Fatalf("err = %v", err)
+	}
+}
