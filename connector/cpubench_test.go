@@ -44,6 +44,7 @@ import (
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 )
 
 const (
@@ -440,7 +441,7 @@ func BenchmarkCPUPath(b *testing.B) {
 		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
 			src := newCPUBenchSource(n)
 			dir := b.TempDir()
-			s, err := sink.New(context.Background(), sink.Options{Dir: dir, RunID: testRunID(), RunStart: time.Now()})
+			s, err := sink.New(context.Background(), sink.Options{Dir: dir, RunID: sinktest.RunID(), RunStart: time.Now()})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -491,7 +492,7 @@ func TestCPUPathChild(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	s, err := sink.New(context.Background(), sink.Options{Dir: dir, RunID: testRunID(), RunStart: time.Now()})
+	s, err := sink.New(context.Background(), sink.Options{Dir: dir, RunID: sinktest.RunID(), RunStart: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,7 +568,7 @@ func ensureNDJSON(t *testing.T, dir string, n int) string {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
-	s, err := sink.New(context.Background(), sink.Options{Dir: tmp, Format: sink.NDJSON, RunID: testRunID(), RunStart: time.Now()})
+	s, err := sink.New(context.Background(), sink.Options{Dir: tmp, Format: sink.NDJSON, RunID: sinktest.RunID(), RunStart: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,7 +576,7 @@ func ensureNDJSON(t *testing.T, dir string, n int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := globOut(tmp, "customer", "*.ndjson")
+	files, _ := sinktest.Glob(tmp, "customer", "*.ndjson")
 	if len(files) != 1 || res.Rows != n {
 		t.Fatalf("NDJSON: %d rows in %v", res.Rows, files)
 	}
@@ -782,7 +783,7 @@ func BenchmarkCPUStages(b *testing.B) {
 		b.ReportAllocs()
 		cpu0 = processCPU()
 		dir := b.TempDir()
-		s, err := sink.New(context.Background(), sink.Options{Dir: dir, RunID: testRunID(), RunStart: time.Now()})
+		s, err := sink.New(context.Background(), sink.Options{Dir: dir, RunID: sinktest.RunID(), RunStart: time.Now()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
-	"gocloud.dev/blob/s3blob"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/extract-dev/extract/sink/s3test"
 )
 
 // benchSchema has 20 columns in a mix resembling a NetSuite CRM stream.
@@ -154,12 +155,7 @@ func benchmarkWrite(b *testing.B, format Format, schema *arrow.Schema) {
 func BenchmarkS3Write(b *testing.B) {
 	const streams, rowsPerStream = 5, 40_000
 	recs := benchRecords(b, benchSchema(), 8)
-	client := fakeS3(b, "lake")
-	bucket, err := s3blob.OpenBucket(b.Context(), client, "lake", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bucket.Close()
+	bucket := s3test.Start(b, "lake").Bucket(b, "lake", "")
 	var peakInuse, peakSys atomic.Uint64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})

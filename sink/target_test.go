@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,16 +15,12 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
-	"gocloud.dev/blob/s3blob"
+
+	"github.com/extract-dev/extract/sink/s3test"
 )
 
 // target is one place a Sink can write to, with test access to what is stored there.
@@ -100,23 +95,6 @@ func (tg target) put(t testing.TB, key string, data []byte) {
 	}
 }
 
-// fakeS3 starts an in-process S3 (gofakes3) with one bucket and returns a client for it.
-func fakeS3(t testing.TB, bucket string) *s3.Client {
-	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	return s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("KEY", "SECRET", ""),
-	})
-}
-
 // targets opens each kind of root: a local dir, memblob, fileblob and S3 (gofakes3),
 // the buckets scoped to a prefix like location.Open does.
 func targets(t testing.TB) []target {
@@ -127,13 +105,10 @@ func targets(t testing.TB) []target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := fakeS3(t, "lake")
-	sb, err := s3blob.OpenBucket(context.Background(), client, "lake", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb = blob.PrefixedBucket(sb, "exports/netsuite/")
-	t.Cleanup(func() { mem.Close(); fb.Close(); sb.Close() })
+	fs3 := s3test.Start(t, "lake")
+	client := fs3.Client
+	sb := fs3.Bucket(t, "lake", "exports/netsuite/")
+	t.Cleanup(func() { mem.Close(); fb.Close() })
 	return []target{
 		{name: "local", opts: Options{Dir: t.TempDir()}},
 		{name: "memblob", opts: Options{Bucket: mem, Display: "mem://exports"}},

@@ -4,43 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"gocloud.dev/blob/s3blob"
+	"github.com/extract-dev/extract/sink/s3test"
 )
 
 // TestS3Overlap runs the lock against an S3 API (gofakes3 in process, which enforces
 // If-None-Match: *): of runs opening at once exactly one holds the state, the others
 // get ErrLocked, and the holder saves.
 func TestS3Overlap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an S3 server")
-	}
 	ctx := context.Background()
-	backend := s3mem.New()
-	if err := backend.CreateBucket("state"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	defer srv.Close()
-	client := s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("test-key", "test-secret", ""),
-	})
-	b, err := s3blob.OpenBucket(ctx, client, "state", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := s3test.Start(t, "state").Bucket(t, "state", "")
 
 	const runs = 4
 	var (

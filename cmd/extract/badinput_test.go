@@ -49,6 +49,7 @@ import (
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/connector/pipeline"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -111,7 +112,7 @@ func tenMegabytes() string {
 // outputRows reads every committed NDJSON file of a stream.
 func outputRows(t *testing.T, outDir, stream string) []map[string]any {
 	t.Helper()
-	files, _ := globOut(outDir, stream, "*.ndjson")
+	files, _ := sinktest.Glob(outDir, stream, "*.ndjson")
 	sort.Strings(files)
 	var rows []map[string]any
 	for _, f := range files {
@@ -602,7 +603,7 @@ func TestBadInputPersistentTransient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := sink.New(context.Background(), sink.Options{Dir: outDir, Format: sink.Parquet, RunID: testRunID(), RunStart: time.Now()})
+			out, err := sink.New(context.Background(), sink.Options{Dir: outDir, Format: sink.Parquet, RunID: sinktest.RunID(), RunStart: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}

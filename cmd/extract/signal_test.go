@@ -26,6 +26,7 @@ import (
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -208,7 +209,7 @@ func TestSIGTERMStopsCleanlyAndRerunCompletes(t *testing.T) {
 
 	p := startExtract(t, bin, env, args...)
 	pollFor(t, 20*time.Second, "a first committed file", func() bool {
-		files, _ := globOut(out, "*", "*.ndjson")
+		files, _ := sinktest.Glob(out, "*", "*.ndjson")
 		return len(files) > 0
 	})
 	if d := time.Second - time.Since(p.start); d > 0 {

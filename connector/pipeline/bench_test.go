@@ -20,6 +20,7 @@ import (
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -251,7 +252,7 @@ func BenchmarkPipelineMemory(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sk, err := sink.New(context.Background(), sink.Options{Dir: out, RunID: testRunID(), RunStart: time.Now()})
+				sk, err := sink.New(context.Background(), sink.Options{Dir: out, RunID: sinktest.RunID(), RunStart: time.Now()})
 				if err != nil {
 					b.Fatal(err)
 				}

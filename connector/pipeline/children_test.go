@@ -13,6 +13,7 @@ import (
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -26,7 +27,7 @@ type lineKey struct{ parent, line int64 }
 func (h *harness) childOutput(stream string) map[lineKey]map[string]any {
 	h.t.Helper()
 	spec, _ := connector.ChildOf(stream)
-	files, _ := globOut(h.out, stream, "*."+string(h.format))
+	files, _ := sinktest.Glob(h.out, stream, "*."+string(h.format))
 	sort.Strings(files)
 	merged := map[lineKey]map[string]any{}
 	for _, f := range files {

@@ -11,6 +11,7 @@ import (
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/sink"
 	"github.com/extract-dev/extract/sink/s3test"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -87,7 +88,7 @@ func TestKillAtEveryStep(t *testing.T) {
 				h.mustRun(streams, Options{FileRows: 600})
 				for _, s := range streams {
 					h.assertMatchesTruth(s)
-					if tmp, _ := globOut(h.out, s, ".*"); len(tmp) != 0 {
+					if tmp, _ := sinktest.Glob(h.out, s, ".*"); len(tmp) != 0 {
 						t.Errorf("%s: temporary files left: %v", s, tmp)
 					}
 				}

@@ -19,6 +19,7 @@ import (
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -26,7 +27,7 @@ import (
 // file (time) order.
 func (h *harness) fileSchemas(stream string) []*arrow.Schema {
 	h.t.Helper()
-	files, _ := globOut(h.out, stream, "*.parquet")
+	files, _ := sinktest.Glob(h.out, stream, "*.parquet")
 	sort.Strings(files)
 	var out []*arrow.Schema
 	for _, f := range files {
@@ -147,7 +148,7 @@ func TestCustomFieldsFullAndIncremental(t *testing.T) {
 						continue
 					}
 				}
-				files, _ := globOut(h.out, connector.Customer, "*.parquet")
+				files, _ := sinktest.Glob(h.out, connector.Customer, "*.parquet")
 				meta := fieldMetadata(t, files[0])
 				for name := range want {
 					if meta[name][schema.MetaCustom] != "true" || meta[name][schema.MetaLabel] == "" || meta[name][schema.MetaValueType] == "" {
@@ -436,7 +437,7 @@ func TestColumnRefusedMidPass(t *testing.T) {
 			}
 		}
 	}
-	files, _ := globOut(h.out, connector.Task, "*.parquet")
+	files, _ := sinktest.Glob(h.out, connector.Task, "*.parquet")
 	sort.Strings(files)
 	if first := len(readParquet(t, files[0])); withSummary != first || first < 1000 || first >= 3500 {
 		t.Errorf("%d rows carry the column, the first file has %d; want the pages read before the refusal", withSummary, first)

@@ -21,6 +21,7 @@ import (
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -178,7 +179,7 @@ func (d *deletionScenario) assertTombstones(t *testing.T, streams []string) {
 			t.Errorf("%s: %d tombstones for %d deletions; missing %v, not deleted in this stream %v", s, len(got), len(want), head(missing), head(extra))
 		}
 		d.h.assertMatchesTruth(s)
-		if tmp, _ := globOut(d.h.out, s, ".*"); len(tmp) != 0 {
+		if tmp, _ := sinktest.Glob(d.h.out, s, ".*"); len(tmp) != 0 {
 			t.Errorf("%s: temporary files left: %v", s, tmp)
 		}
 	}
@@ -467,7 +468,7 @@ func TestTombstoneFilesKeepTheirSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	out, err := sink.New(context.Background(), sink.Options{Dir: filepath.Join(dir, "out"), Format: sink.Parquet, RunID: testRunID(), RunStart: time.Now()})
+	out, err := sink.New(context.Background(), sink.Options{Dir: filepath.Join(dir, "out"), Format: sink.Parquet, RunID: sinktest.RunID(), RunStart: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,7 +521,7 @@ func TestTombstoneFilesKeepTheirSchema(t *testing.T) {
 	if err := d.commit(connector.Window{Upper: now}, true); err != nil {
 		t.Fatal(err)
 	}
-	files, _ := globOut(filepath.Join(dir, "out"), connector.Task, "*.parquet")
+	files, _ := sinktest.Glob(filepath.Join(dir, "out"), connector.Task, "*.parquet")
 	sort.Strings(files)
 	if len(files) != 2 {
 		t.Fatalf("task files %v", files)

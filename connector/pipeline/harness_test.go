@@ -29,6 +29,7 @@ import (
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -91,7 +92,7 @@ type faults struct {
 
 func (h *harness) run(streams []string, opts Options, f faults) (Result, error) {
 	h.t.Helper()
-	runID := testRunID()
+	runID := sinktest.RunID()
 	var st *state.Store
 	var err error
 	if h.bucket != nil {
@@ -148,7 +149,7 @@ func (h *harness) fileRows(stream string) [][]map[string]any {
 func (h *harness) outputFiles(stream string) []string {
 	h.t.Helper()
 	if h.bucket == nil {
-		files, _ := globOut(h.out, stream, "*."+string(h.format))
+		files, _ := sinktest.Glob(h.out, stream, "*."+string(h.format))
 		sort.Strings(files)
 		return files
 	}

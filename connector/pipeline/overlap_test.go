@@ -20,6 +20,7 @@ import (
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -390,7 +391,7 @@ func TestRepeatedHourKeyQuery(t *testing.T) {
 	for _, r := range h.srv.Truth("deletedrecord") {
 		truth[r["recordid"].(int64)] = r["deleteddate"].(time.Time)
 	}
-	files, _ := globOut(h.out, connector.Contact, "*.parquet")
+	files, _ := sinktest.Glob(h.out, connector.Contact, "*.parquet")
 	tombstones := 0
 	for _, f := range files {
 		for _, r := range readParquet(t, f) {
@@ -438,7 +439,7 @@ func (h *harness) runSource(src Source, streams []string, opts Options) (Result,
 		return Result{}, err
 	}
 	defer st.Close()
-	out, err := sink.New(context.Background(), sink.Options{Dir: h.out, Format: h.format, RunID: testRunID(), RunStart: time.Now()})
+	out, err := sink.New(context.Background(), sink.Options{Dir: h.out, Format: h.format, RunID: sinktest.RunID(), RunStart: time.Now()})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -586,7 +587,7 @@ func TestRepeatedHourOutOfOrderFails(t *testing.T) {
 	if n := overlapQueries.Load(); n != maxOverlapRereads {
 		t.Errorf("the repeated hour was queried %d times, want %d", n, maxOverlapRereads)
 	}
-	if files, _ := globOut(h.out, connector.Task, "*.parquet"); len(files) != 0 {
+	if files, _ := sinktest.Glob(h.out, connector.Task, "*.parquet"); len(files) != 0 {
 		t.Errorf("output written: %v", files)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/netsuitetest"
 	"github.com/extract-dev/extract/sink"
+	"github.com/extract-dev/extract/sink/sinktest"
 	"github.com/extract-dev/extract/state"
 )
 
@@ -145,7 +146,7 @@ func TestCrashBeforeRenameLosesNothing(t *testing.T) {
 			if st.Pass == nil || st.Pass.Rows != 1000 || st.RowsTotal != 1000 {
 				t.Fatalf("checkpoint after crash = %+v, want a pass at 1000 rows", st)
 			}
-			if got, _ := globOut(h.out, connector.Contact, "*.parquet"); len(got) != 1 {
+			if got, _ := sinktest.Glob(h.out, connector.Contact, "*.parquet"); len(got) != 1 {
 				t.Fatalf("final files after crash = %v, want 1", got)
 			}
 			res := h.mustRun(streams, Options{FileRows: 1000})
@@ -156,7 +157,7 @@ func TestCrashBeforeRenameLosesNothing(t *testing.T) {
 			if _, total := h.outputRows(connector.Contact); total != len(h.srv.Truth(connector.Contact)) {
 				t.Errorf("rows written in all = %d, want exactly %d (resume from the checkpoint, no re-read)", total, len(h.srv.Truth(connector.Contact)))
 			}
-			if tmp, _ := globOut(h.out, connector.Contact, ".*"); len(tmp) != 0 {
+			if tmp, _ := sinktest.Glob(h.out, connector.Contact, ".*"); len(tmp) != 0 {
 				t.Errorf("temporary files left behind: %v", tmp)
 			}
 		})
@@ -262,7 +263,7 @@ func TestBadValueFailsWithStreamIDAndColumn(t *testing.T) {
 	} else if st, ok := f.Streams[connector.Task]; ok {
 		t.Errorf("task checkpoint saved after a data error: %+v", st)
 	}
-	if files, _ := globOut(h.out, connector.Task, "*.parquet"); len(files) != 0 {
+	if files, _ := sinktest.Glob(h.out, connector.Task, "*.parquet"); len(files) != 0 {
 		t.Errorf("output written after a data error: %v", files)
 	}
 }

@@ -1,4 +1,5 @@
-package main
+// Package sinktest helps tests read what the sink wrote under its run layout.
+package sinktest
 
 import (
 	"fmt"
@@ -8,10 +9,10 @@ import (
 	"time"
 )
 
-// globOut returns the files under root/stream (stream may be "*" for every stream),
+// Glob returns the files under root/stream (stream may be "*" for every stream),
 // at any depth of the sink's <stream>/dt=…/run=…/ layout, whose base name matches
 // pattern (filepath.Match), in path order: dt, then run id, then part number.
-func globOut(root, stream, pattern string) ([]string, error) {
+func Glob(root, stream, pattern string) ([]string, error) {
 	dir := filepath.Join(root, stream)
 	if stream == "*" {
 		dir = root
@@ -34,8 +35,8 @@ func globOut(root, stream, pattern string) ([]string, error) {
 
 var runSeq atomic.Int64
 
-// testRunID returns run ids that sort in creation order (a counter instead of random
-// digits), so globOut lists the files of successive runs in the order they were written.
-func testRunID() string {
+// RunID returns run ids that sort in creation order (a counter instead of random
+// digits), so Glob lists the files of successive runs in the order they were written.
+func RunID() string {
 	return fmt.Sprintf("%s-%08d", time.Now().UTC().Format("20060102T150405Z"), runSeq.Add(1))
 }
