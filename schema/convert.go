@@ -333,6 +333,13 @@ func (b *Builder) NewRecord() arrow.Record {
 			c.bytes = c.strs.DataLen()
 		}
 	}
+	// The record holds copies; what points into the page (its Items, the last row's
+	// strings) must not keep a response body alive while the reader waits for the next.
+	b.items = nil
+	clear(b.dense)
+	for i := range b.scratch {
+		b.scratch[i].s = ""
+	}
 	return b.rb.NewRecord()
 }
 
