@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/extract-dev/extract/connector"
@@ -18,7 +19,7 @@ import (
 // NETSUITE_* variables.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "Run a full and an incremental extract against the built-in fake NetSuite.", stderr)
-	output := fs.String("output", "out", "output directory (the state file goes inside it)")
+	output := fs.String("output", "out", "output directory or object-storage URL (the state goes inside it)")
 	format := fs.String("format", "parquet", "parquet | ndjson")
 	rows := fs.Int("rows", 5000, "generated rows per stream")
 	fixtures := fs.String("fixtures", "testdata/fixtures", "fixture directory served in addition to generated rows (skipped if missing)")
@@ -48,8 +49,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"NETSUITE_CLIENT_SECRET": "demo-client-secret",
 		"NETSUITE_REFRESH_TOKEN": srv.RefreshToken(),
 	}
-	getenv := func(k string) string { return env[k] }
+	getenv := func(k string) string {
+		if strings.HasPrefix(k, "NETSUITE_S3_") {
+			return os.Getenv(k) // an S3-compatible --output is reached as a run reaches it
+		}
+		return env[k]
+	}
 	statePath := filepath.Join(*output, "state.json")
+	if isURL(*output) {
+		statePath = *output // object storage: the state goes to <output>/_state/
+	}
 	runArgs := []string{"--output", *output, "--state", statePath, "--format", *format, "--log-level", "error"}
 	steps := []struct {
 		title string
