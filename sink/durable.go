@@ -289,7 +289,10 @@ func writeLocalOnce(path string, data []byte) (err error) {
 		return fmt.Errorf("%s: %w", path, ErrExists)
 	}
 	temp := filepath.Join(dir, tempPrefix+filepath.Base(path)+tempSuffix)
-	file, err := os.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	// A temp file left by a run killed while writing this artifact is garbage: the
+	// state lock means no one else writes it now, and refusing it would stop every later
+	// run from writing the artifact (the manifest that Recover owes that run).
+	file, err := os.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}

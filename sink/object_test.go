@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -305,5 +308,36 @@ func TestRecover(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRecoverOverAManifestLeftHalfWritten: a run killed while writing its manifest
+// locally leaves the manifest's temp file; the manifest Recover then writes is not
+// refused by it, or no later run could ever write it.
+func TestRecoverOverAManifestLeftHalfWritten(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Dir: dir, RunID: testRunID, RunStart: testRunStart}
+	s, err := New(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBatches(t, s, "customer", testSchema(), genRows(10, false), 10)
+	temp := filepath.Join(dir, "_manifests", "."+testRunID+".json.tmp")
+	if err := os.MkdirAll(filepath.Dir(temp), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(temp, []byte(`{"run_id":`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := Recover(context.Background(), opts, []string{"customer"}); !ok || err != nil {
+		t.Fatalf("Recover = %v, %v; want true", ok, err)
+	}
+	var m Manifest
+	raw, err := os.ReadFile(filepath.Join(dir, "_manifests", testRunID+".json"))
+	if err != nil || json.Unmarshal(raw, &m) != nil || len(m.Entries) != 1 {
+		t.Fatalf("manifest %s: %v", raw, err)
+	}
+	if _, err := os.Stat(temp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the temp file remains: %v", err)
 	}
 }
