@@ -92,6 +92,10 @@ func TestConfigErrorsNameTheSettingAndKeepState(t *testing.T) {
 		{"custom_fields not a list", good, []string{"--config", cfgFile("f.json", `{"custom_fields": {"x": 1}}`)}, `"custom_fields"`},
 		{"bad custom_fields pattern", good, []string{"--custom-fields", "custentity_["}, "--custom-fields"},
 		{"bad custom fields ttl", good, []string{"--custom-fields-ttl", "hourly"}, "--custom-fields-ttl"},
+		{"unsupported output scheme", good, []string{"--output", "ftp://host/out"}, `--output: location: unsupported scheme "ftp"`},
+		{"output bucket without a name", good, []string{"--output", "s3:///prefix"}, "--output"},
+		{"credentials in the output URL", good, []string{"--output", "s3://AKIAKEY:hunter2secret@bucket/p"}, "--output"},
+		{"bad s3 path style", good, []string{"--s3-path-style", "maybe"}, "--s3-path-style"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

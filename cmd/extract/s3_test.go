@@ -390,3 +390,17 @@ func TestSIGTERMWithObjectStorage(t *testing.T) {
 		}
 	}
 }
+
+// TestURLCredentialsNeverEchoed: credentials written into an output URL are refused,
+// and neither the error nor the logs repeat them.
+func TestURLCredentialsNeverEchoed(t *testing.T) {
+	_, env := fakeEnv(t, 10)
+	dir := t.TempDir()
+	code, out, stderr := runCLI(t, env, "run", "--state", filepath.Join(dir, "s.json"), "--output", "s3://AKIAEXAMPLEKEY:hunter2secretvalue@bucket/p")
+	if code != exitConfig || !strings.Contains(stderr, "--output") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr+out, "hunter2secretvalue") || strings.Contains(stderr+out, "AKIAEXAMPLEKEY") {
+		t.Errorf("the URL's credentials were echoed:\n%s", stderr)
+	}
+}
