@@ -395,10 +395,17 @@ type aboutSetting struct {
 	Sensitive   bool   `json:"sensitive,omitempty"`
 }
 
-// singerSettings are the settings of the plugin: every configuration key.
+// notSinger are the settings Singer mode does not use: it writes no files and keeps no
+// state or token file of its own, and `extract auth` is not a Singer command.
+var notSinger = []string{"state", "output", "format", "token_file", "s3_endpoint", "s3_region", "s3_path_style", "redirect_uri", "authorize_url"}
+
+// singerSettings are the settings of the plugin: the configuration keys Singer mode uses.
 func singerSettings() []aboutSetting {
 	var out []aboutSetting
 	for _, s := range settings {
+		if slices.Contains(notSinger, s.key) {
+			continue
+		}
 		kind := "string"
 		switch s.key {
 		case "concurrency", "file_rows":

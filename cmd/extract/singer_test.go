@@ -457,3 +457,46 @@ func TestTapAliases(t *testing.T) {
 		}
 	}
 }
+
+// TestMeltanoSnippetMatchesAbout: deploy/meltano/meltano.yml declares the capabilities
+// and exactly the settings (names, kinds, sensitivity) that --about reports.
+func TestMeltanoSnippetMatchesAbout(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "meltano", "meltano.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type decl struct {
+		kind      string
+		sensitive bool
+	}
+	got, name := map[string]decl{}, ""
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "- name: ") && name != "-":
+			name = strings.TrimPrefix(line, "- name: ")
+			got[name] = decl{}
+		case strings.HasPrefix(line, "kind: "):
+			d := got[name]
+			d.kind = strings.TrimPrefix(line, "kind: ")
+			got[name] = d
+		case line == "sensitive: true":
+			d := got[name]
+			d.sensitive = true
+			got[name] = d
+		}
+	}
+	delete(got, singerPlugin) // the plugin's own name line
+	want := map[string]decl{}
+	for _, s := range singerSettings() {
+		want[s.Name] = decl{s.Kind, s.Sensitive}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("meltano.yml settings:\n%v\nwant (extract singer --about):\n%v", got, want)
+	}
+	for _, c := range []string{"- catalog", "- discover", "- state", "- about", "executable: extract-singer"} {
+		if !strings.Contains(string(b), c) {
+			t.Errorf("meltano.yml lacks %q", c)
+		}
+	}
+}
