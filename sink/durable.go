@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,9 @@ type File struct {
 
 	// Object storage.
 	obj *upload
+
+	// Singer: the RECORD lines, until Commit writes them to Options.Singer.
+	singer *bytes.Buffer
 }
 
 // name is where the file is, for messages: the temp path while local and open, else the key.
@@ -144,9 +148,12 @@ func (f *File) Commit() (Receipt, error) {
 	}
 	var size int64
 	var err error
-	if f.obj != nil {
+	switch {
+	case f.singer != nil:
+		size, err = f.commitSinger()
+	case f.obj != nil:
 		size, err = f.commitObject()
-	} else {
+	default:
 		size, err = f.commitLocal()
 	}
 	if err != nil {
@@ -164,6 +171,20 @@ func (f *File) Commit() (Receipt, error) {
 	}
 	f.sink.closed(f, rc)
 	return rc, nil
+}
+
+// commitSinger writes the buffered RECORD messages (after a SCHEMA message when the
+// stream's schema is new) and flushes them: on the Singer output is the durable point.
+func (f *File) commitSinger() (int64, error) {
+	if err := f.enc.finish(); err != nil {
+		return 0, fmt.Errorf("flush: %w", err)
+	}
+	size := int64(f.singer.Len())
+	if err := f.sink.opts.Singer.emit(f.stream, f.schema, f.fingerprint, f.singer.Bytes(), f.rows); err != nil {
+		return 0, err
+	}
+	f.singer = &bytes.Buffer{} // release the rows
+	return size, f.step(StepWritten, f.key)
 }
 
 func (f *File) commitLocal() (int64, error) {
@@ -223,6 +244,10 @@ func (f *File) Abort() error {
 	}
 	f.state = stateAborted
 	defer f.sink.closed(f)
+	if f.singer != nil {
+		f.singer = nil // nothing was written
+		return nil
+	}
 	if f.obj != nil {
 		if err := f.abortObject(); err != nil {
 			return fmt.Errorf("sink: stream %s: abort %s: %w", f.stream, f.key, err)

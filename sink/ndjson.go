@@ -24,6 +24,10 @@ type ndjsonEncoder struct {
 	keys  [][]byte // `{"name":` for the first column, `,"name":` for the others
 	views []ndView // per-column typed views of the current record, reused
 	line  []byte
+	// Singer mode wraps each object: prefix before it, suffix after it, and extra
+	// appends members to it (given the row).
+	prefix, suffix []byte
+	extra          func(dst []byte, row int) ([]byte, error)
 }
 
 // ndView holds the typed values of one column of the current record, so the per-cell
@@ -67,7 +71,7 @@ func (e *ndjsonEncoder) write(rec arrow.Record) error {
 	defer clear(e.views)
 
 	for i := range n {
-		line := e.line[:0]
+		line := append(e.line[:0], e.prefix...)
 		for c := range e.cols {
 			line = append(line, e.keys[c]...)
 			var err error
@@ -75,7 +79,15 @@ func (e *ndjsonEncoder) write(rec arrow.Record) error {
 				return fmt.Errorf("column %q, row %d of the batch: %w", e.cols[c].name, i, err)
 			}
 		}
-		line = append(line, '}', '\n')
+		if e.extra != nil {
+			var err error
+			if line, err = e.extra(line, i); err != nil {
+				return fmt.Errorf("row %d of the batch: %w", i, err)
+			}
+		}
+		line = append(line, '}')
+		line = append(line, e.suffix...)
+		line = append(line, '\n')
 		e.line = line
 		if _, err := e.bw.Write(line); err != nil {
 			return err

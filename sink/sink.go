@@ -34,6 +34,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -94,6 +95,12 @@ type Options struct {
 	UploadPartSize    int // object storage: bytes per upload part (default DefaultUploadPartSize)
 	UploadConcurrency int // object storage: parts uploaded at once per file (default 1)
 
+	// Singer, when set, is the target instead of Dir or Bucket: each File buffers its rows
+	// as Singer RECORD messages and Commit writes them there (see SingerWriter). Format,
+	// RowGroupRows and the upload settings do not apply; Finish and Recover are not for
+	// such a Sink (there are no files to list).
+	Singer *SingerWriter
+
 	// Hook, when set, is called after each durability step of Commit (see Step) with the
 	// local path the data currently lives at, or the object key. A non-nil error aborts
 	// Commit at that point as if the process had crashed there. For fault-injection
@@ -138,6 +145,12 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 // validate checks opts and fills in defaults.
 func (o *Options) validate() error {
 	switch {
+	case o.Singer != nil && (o.Dir != "" || o.Bucket != nil):
+		return errors.New("sink: a Singer target takes no output directory or bucket")
+	case o.Singer != nil:
+		if o.Display == "" {
+			o.Display = "stdout"
+		}
 	case o.Dir == "" && o.Bucket == nil:
 		return errors.New("sink: output directory or bucket is required")
 	case o.Dir != "" && o.Bucket != nil:
@@ -211,6 +224,9 @@ func runDirKey(stream string, start time.Time, runID string) string {
 
 // url returns where key is for a reader: Display + "/" + key, or the absolute local path.
 func (s *Sink) url(key string) string {
+	if s.opts.Singer != nil {
+		return s.opts.Display
+	}
 	if s.opts.Dir != "" {
 		p := filepath.Join(s.opts.Dir, filepath.FromSlash(key))
 		if abs, err := filepath.Abs(p); err == nil {
@@ -269,6 +285,11 @@ func (s *Sink) Create(ctx context.Context, stream string, schema *arrow.Schema) 
 		fingerprint: Fingerprint(schema),
 		key:         fmt.Sprintf("%s/part-%06d.%s", s.runDir(stream), n, s.opts.Format),
 		hook:        s.opts.Hook,
+	}
+	if s.opts.Singer != nil {
+		f.singer = &bytes.Buffer{}
+		f.enc = newSingerEncoder(f.singer, stream, schema, cols, s.opts.Now)
+		return f, nil
 	}
 	if s.opts.Bucket != nil {
 		err = f.openObject(ctx)

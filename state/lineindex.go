@@ -534,3 +534,28 @@ func keepIndexObject(gen int64, ext string, keep, partial int64) bool {
 	kind, _, _ := strings.Cut(ext, ".")
 	return (gen == keep && (kind == "idx" || kind == "journal")) || (gen == partial && kind == "partial")
 }
+
+// Holds reports whether the index has what st names: the generation st.IndexGen (0 is
+// always there) and, for a full read in progress, its partial generation. An index kept
+// apart from the state (Singer mode) can be missing when the state is not.
+func (x *LineIndex) Holds(st Stream) (bool, error) {
+	if st.IndexGen > 0 {
+		ok, err := x.Committed(st.IndexGen)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	if st.Scan != nil && x.bucket == nil {
+		if ok, err := x.Committed(st.Scan.Gen); err != nil || ok {
+			return ok, err
+		}
+		_, err := os.Stat(x.name(st.Scan.Gen, "partial"))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("line index %s: %w", x.name(st.Scan.Gen, "partial"), err)
+		}
+	}
+	return true, nil
+}

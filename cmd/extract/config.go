@@ -76,6 +76,7 @@ var settings = []setting{
 	{key: "log_format", flag: "log-format", help: "json | text (default json unless stderr is a terminal)"},
 	{key: "log_level", flag: "log-level", def: "info", help: "debug | info | warn | error"},
 	{key: "shutdown_timeout", flag: "shutdown-timeout", def: "30s", help: "after SIGINT/SIGTERM or --max-duration, exit anyway if the run has not stopped within this long (a second signal exits at once)"},
+	{key: "singer_index_dir", env: "NETSUITE_SINGER_INDEX_DIR", help: "extract singer: directory of the child streams' line indexes (default <user cache dir>/extract/singer/<account>)"},
 	{key: "max_duration", flag: "max-duration", help: "stop the run after this long, like an interrupt, and exit with code 4 (default no limit)"},
 }
 
@@ -101,6 +102,7 @@ type Config struct {
 	LogFormat, LogLevel          string
 	ShutdownTimeout              time.Duration // how long a stop may take before the process exits anyway
 	MaxDuration                  time.Duration // total run deadline; 0: none
+	SingerIndexDir               string        // extract singer: the child streams' line indexes
 }
 
 // addFlags registers the settings that have flags, plus --config.
@@ -148,10 +150,14 @@ func values(fs *flag.FlagSet, configPath string, getenv func(string) string) (ma
 		}
 	}
 	for _, s := range settings {
-		if s.env != "" {
-			if v, ok := lookupEnv(getenv, s.env); ok {
-				val[s.key], from[s.key] = v, s.env
-			}
+		if s.env == "" {
+			continue
+		}
+		// Meltano passes settings as TAP_NETSUITE_<SETTING>: an alias, NETSUITE_* wins.
+		if v, ok := lookupEnv(getenv, s.env); ok {
+			val[s.key], from[s.key] = v, s.env
+		} else if v, ok := lookupEnv(getenv, tapAlias(s.env)); ok {
+			val[s.key], from[s.key] = v, tapAlias(s.env)
 		}
 	}
 	fs.Visit(func(f *flag.Flag) {
@@ -163,6 +169,10 @@ func values(fs *flag.FlagSet, configPath string, getenv func(string) string) (ma
 	})
 	return val, from, nil
 }
+
+// tapAlias is the name Meltano gives an environment variable: TAP_NETSUITE_ACCOUNT_ID
+// for NETSUITE_ACCOUNT_ID.
+func tapAlias(env string) string { return "TAP_" + env }
 
 func lookupEnv(getenv func(string) string, name string) (string, bool) {
 	v := getenv(name)
@@ -235,6 +245,13 @@ const (
 
 // buildConfig validates the resolved values into a Config; every error names the setting.
 func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
+	return buildConfigWith(val, from, need, false)
+}
+
+// buildConfigWith is buildConfig; with memoryTokens (Singer mode, where the orchestrator
+// owns the state) no token file is read or written: the caller decides what a rotated
+// refresh token becomes.
+func buildConfigWith(val, from map[string]string, need authNeed, memoryTokens bool) (*Config, error) {
 	bad := func(key, format string, args ...any) error {
 		name := from[key]
 		if name == "" {
@@ -242,7 +259,7 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 		}
 		return fmt.Errorf("%w: %s: %s", connector.ErrConfig, name, fmt.Sprintf(format, args...))
 	}
-	c := &Config{StatePath: val["state"], OutputDir: val["output"], LogFormat: val["log_format"], LogLevel: val["log_level"],
+	c := &Config{StatePath: val["state"], OutputDir: val["output"], LogFormat: val["log_format"], LogLevel: val["log_level"], SingerIndexDir: val["singer_index_dir"],
 		Storage: location.Options{S3Endpoint: val["s3_endpoint"], S3Region: val["s3_region"]}}
 	var err error
 	if v := val["s3_path_style"]; v != "" {
@@ -300,6 +317,7 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 			if err := loadPrivateKey(&c.Auth, val, bad); err != nil {
 				return nil, err
 			}
+		case method == auth.OAuth2Refresh && memoryTokens:
 		case method == auth.OAuth2Refresh:
 			// A refresh token saved by an earlier run (rotation) or by `extract auth` is
 			// preferred unless a different one has been configured since.

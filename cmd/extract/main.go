@@ -121,6 +121,8 @@ Usage:
   extract check     [flags]   authenticate and probe read access to each stream
   extract auth      [flags]   get a first refresh token (authorization code + PKCE)
   extract discover  [flags]   print every column a run would write (asks the account when configured)
+  extract singer    [--config C] [--state S] [--catalog K] | --discover | --about [--format json]
+                              speak the Singer spec on stdout (Meltano tap)
   extract state     show|reset STREAM [--state PATH]   inspect or reset checkpoints
   extract demo      [flags]   run twice against the built-in fake NetSuite
   extract version             print the version
@@ -187,6 +189,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdAuth(ctx, rest, stdin, stdout, stderr, getenv)
 	case "demo":
 		return cmdDemo(ctx, rest, stdout, stderr)
+	case "singer":
+		return cmdSinger(ctx, rest, stdout, stderr, getenv)
 	case "state":
 		return cmdState(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version":
@@ -227,9 +231,11 @@ func newSession(parent context.Context, stdout, stderr io.Writer, getenv func(st
 	for _, st := range settings {
 		if st.secret && st.env != "" {
 			s.stderr.red.add(getenv(st.env))
+			s.stderr.red.add(getenv(tapAlias(st.env)))
 		}
 	}
 	s.stderr.red.addPEM(getenv("NETSUITE_PRIVATE_KEY"))
+	s.stderr.red.addPEM(getenv(tapAlias("NETSUITE_PRIVATE_KEY")))
 	return s
 }
 
