@@ -272,7 +272,7 @@ func (c *Client) do(ctx context.Context, method, endpoint string, body []byte, d
 		c.retried.Add(1)
 		c.log.Debug("retrying NetSuite request", "method", method, "url", shown, "attempt", attempt,
 			"wait", wait.Round(time.Millisecond).String(), "elapsed", elapsed.String(), "error", err.Error())
-		rl.note(now, err)
+		rl.note(now, method+" "+shown, err)
 		if err := p.Sleep(ctx, wait); err != nil || ctx.Err() != nil {
 			return interrupted()
 		}

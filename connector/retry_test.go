@@ -228,11 +228,11 @@ func TestRetryLogWarnsOncePerMinute(t *testing.T) {
 		sec int
 		err error
 	}{{0, throttledErr}, {10, throttledErr}, {20, throttledErr}, {59, dropped}, {61, throttledErr}, {62, throttledErr}, {100, dropped}, {125, unexpectedErr()}} {
-		l.note(clockStart.Add(time.Duration(at.sec)*time.Second), at.err)
+		l.note(clockStart.Add(time.Duration(at.sec)*time.Second), "POST /services/rest/query/v1/suiteql?limit=1000&offset=0", at.err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	want := []string{
-		`msg="NetSuite is refusing requests: 1 retry in the last 1s, last: 429 CONCURRENCY_LIMIT_EXCEEDED" stream=task retries=1`,
+		`msg="NetSuite is refusing requests: 1 retry in the last 1s, last: 429 CONCURRENCY_LIMIT_EXCEEDED" stream=task retries=1 window=1s last_error="429 CONCURRENCY_LIMIT_EXCEEDED" last_request="POST /services/rest/query/v1/suiteql?limit=1000&offset=0"`,
 		`msg="NetSuite is refusing requests: 4 retries in the last 1m1s, last: 429 CONCURRENCY_LIMIT_EXCEEDED" stream=task retries=4`,
 		`msg="NetSuite is refusing requests: 3 retries in the last 1m4s, last: 500 UNEXPECTED_ERROR" stream=task retries=3`,
 	}

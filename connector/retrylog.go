@@ -46,8 +46,9 @@ func retryLogFrom(ctx context.Context) *RetryLog {
 	return l
 }
 
-// note counts a retry at now caused by err, and warns if the last warning is a minute old.
-func (l *RetryLog) note(now time.Time, err error) {
+// note counts a retry at now of request (method and redacted URL) caused by err, and
+// warns if the last warning is a minute old.
+func (l *RetryLog) note(now time.Time, request string, err error) {
 	l.mu.Lock()
 	if l.count == 0 {
 		l.first = now
@@ -66,7 +67,7 @@ func (l *RetryLog) note(now time.Time, err error) {
 	window := max(now.Sub(since), time.Second).Round(time.Second)
 	last := retryReason(err)
 	l.log.Warn(fmt.Sprintf("NetSuite is refusing requests: %s in the last %s, last: %s", plural(n, "retry", "retries"), window, last),
-		"retries", n, "window", window.String(), "last_error", last)
+		"retries", n, "window", window.String(), "last_error", last, "last_request", request)
 }
 
 // retryReason is a short name of why a request failed: status and NetSuite's code, or

@@ -59,6 +59,7 @@ var settings = []setting{
 	{key: "concurrency", env: "NETSUITE_CONCURRENCY", flag: "concurrency", def: "4", help: "requests in flight at once, shared fairly by all streams; a big stream is read in id slices to use them (keep below the account's limit)"},
 	{key: "timezone", env: "NETSUITE_TIMEZONE", flag: "timezone", help: "session time zone of TO_CHAR/TO_TIMESTAMP (default: ask NetSuite, SESSIONTIMEZONE)"},
 	{key: "request_timeout", env: "NETSUITE_REQUEST_TIMEOUT", flag: "request-timeout", def: "5m", help: "timeout of one HTTP request (NetSuite stops queries at 15m)"},
+	{key: "retry_max_elapsed", env: "NETSUITE_RETRY_MAX_ELAPSED", flag: "retry-max-elapsed", def: connector.DefaultRetryMaxElapsed.String(), help: "retry a failed request (429, 5xx, timeouts, dropped connections) until this long after its first attempt; waits back off up to 60s and honour Retry-After"},
 	{key: "state", flag: "state", def: "extract-state.json", help: "state file (checkpoints), or an object-storage URL whose _state/ holds them; locked while a run uses it (default: the --output URL when that is object storage)"},
 	{key: "output", flag: "output", def: "out", help: "output directory or object-storage URL (s3://bucket/prefix, gs://…, azblob://…); files go to <output>/<stream>/dt=<date>/run=<run id>/"},
 	{key: "s3_endpoint", env: "NETSUITE_S3_ENDPOINT", flag: "s3-endpoint", help: "S3 endpoint for S3-compatible stores, e.g. http://minio:9000 (default AWS; AWS_ENDPOINT_URL_S3 also works)"},
@@ -88,7 +89,8 @@ type Config struct {
 	Concurrency                  int
 	TimeZone                     *time.Location
 	RequestTimeout               time.Duration
-	StatePath, OutputDir         string // paths or object-storage URLs
+	Retry                        connector.RetryPolicy // MaxElapsed from retry_max_elapsed; the rest connector's defaults
+	StatePath, OutputDir         string                // paths or object-storage URLs
 	Storage                      location.Options
 	Format                       sink.Format
 	Streams                      []string
@@ -328,6 +330,9 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 	}
 	if c.RequestTimeout, err = time.ParseDuration(val["request_timeout"]); err != nil || c.RequestTimeout <= 0 {
 		return nil, bad("request_timeout", "want a positive duration such as 5m, got %q", val["request_timeout"])
+	}
+	if c.Retry.MaxElapsed, err = time.ParseDuration(val["retry_max_elapsed"]); err != nil || c.Retry.MaxElapsed <= 0 {
+		return nil, bad("retry_max_elapsed", "want a positive duration such as 15m, got %q", val["retry_max_elapsed"])
 	}
 	if c.Format, err = sink.ParseFormat(val["format"]); err != nil {
 		return nil, bad("format", "want parquet or ndjson, got %q", val["format"])
