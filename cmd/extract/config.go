@@ -289,17 +289,26 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 		method := auth.OAuth2Refresh
 		if need == authFull {
 			if method, err = auth.ParseMethod(val["auth_method"]); err != nil {
+				if from["auth_method"] != "" {
+					return nil, bad("auth_method", "%s", strings.TrimPrefix(err.Error(), connector.ErrConfig.Error()+": NETSUITE_AUTH_METHOD "))
+				}
 				return nil, err
 			}
 		}
 		c.Auth = auth.Config{Method: method, AccountID: strings.ToUpper(strings.ReplaceAll(c.AccountID, "-", "_")), TokenURL: c.TokenURL,
 			ClientID: val["client_id"], ClientSecret: val["client_secret"], RefreshToken: val["refresh_token"],
 			CertificateID: val["certificate_id"], Algorithm: val["jwt_algorithm"], Scope: val["scope"],
-			ConsumerKey: val["consumer_key"], ConsumerSecret: val["consumer_secret"], TokenID: val["token_id"], TokenSecret: val["token_secret"]}
+			ConsumerKey: val["consumer_key"], ConsumerSecret: val["consumer_secret"], TokenID: val["token_id"], TokenSecret: val["token_secret"],
+			Names: func(key string) string {
+				if from[key] == "default" {
+					return ""
+				}
+				return from[key]
+			}}
 		switch {
 		case need == authCodeFlow:
 		case method == auth.OAuth2M2M:
-			if err := loadPrivateKey(&c.Auth, val, bad); err != nil {
+			if err := loadPrivateKey(&c.Auth, val, from, bad); err != nil {
 				return nil, err
 			}
 		case method == auth.OAuth2Refresh:
@@ -516,21 +525,27 @@ func parseStartDate(s string) (time.Time, error) {
 	return time.Parse(time.DateOnly, s)
 }
 
-// loadPrivateKey takes the M2M signing key from NETSUITE_PRIVATE_KEY_FILE or
-// NETSUITE_PRIVATE_KEY (exactly one of them).
-func loadPrivateKey(a *auth.Config, val map[string]string, bad func(key, format string, args ...any) error) error {
+// loadPrivateKey takes the M2M signing key from private_key_file or private_key (exactly
+// one of them), named in errors as the user set them.
+func loadPrivateKey(a *auth.Config, val, from map[string]string, bad func(key, format string, args ...any) error) error {
 	file, inline := val["private_key_file"], val["private_key"]
+	name := func(key string) string {
+		if n := from[key]; n != "" {
+			return n
+		}
+		return nameOf(key)
+	}
 	switch {
 	case file != "" && inline != "":
-		return bad("private_key", "set NETSUITE_PRIVATE_KEY_FILE or NETSUITE_PRIVATE_KEY, not both")
+		return bad("private_key", "set %s or %s, not both", name("private_key_file"), name("private_key"))
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return bad("private_key_file", "cannot read %s: %v", file, unwrapPathError(err))
 		}
-		a.PrivateKeyPEM, a.PrivateKeySource = b, "NETSUITE_PRIVATE_KEY_FILE "+file
+		a.PrivateKeyPEM, a.PrivateKeySource = b, name("private_key_file")+" "+file
 	case inline != "":
-		a.PrivateKeyPEM, a.PrivateKeySource = []byte(inline), "NETSUITE_PRIVATE_KEY"
+		a.PrivateKeyPEM, a.PrivateKeySource = []byte(inline), name("private_key")
 	}
 	return nil
 }
