@@ -15,7 +15,7 @@ BENCH_DIR  ?= $(TMPROOT)/extract-cpubench
 DUCKDB_DIR ?= $(TMPROOT)/extract-duckdb
 DUCKDB_API ?= @duckdb/node-api@1.5.6-r.1
 
-.PHONY: build test demo bench bench-cpu lint fuzz property clean
+.PHONY: build test demo bench bench-cpu lint fuzz property faultmix clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/extract
@@ -68,6 +68,13 @@ fuzz:
 # The incremental-fidelity property test with many seeds (CI runs 3).
 property:
 	$(GO) test -count=1 -run '^TestPropertyOutputEqualsNetSuite$$' -timeout 60m ./connector/pipeline/ -args -property.seeds=$(SEEDS)
+
+# The fault-mix test (a storm of 429s and other failures, retried on a virtual clock)
+# over SEEDS fault sequences (default 100; CI runs 3). One package at a time, no race
+# detector: it is a long run, not a race check.
+faultmix: SEEDS = 100
+faultmix:
+	$(GO) test -p 1 -count=1 -run '^TestFaultMixMatchesFaultFreeRun$$' -timeout 120m ./connector/pipeline/ -args -faultmix.seeds=$(SEEDS)
 
 clean:
 	rm -rf bin $(DEMO_OUT)

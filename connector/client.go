@@ -25,18 +25,29 @@ const PageSize = 1000
 // 1000 rows with a few long text fields stays far below it.
 const maxBody = 512 << 20
 
-// RetryPolicy bounds how a request is retried: exponential backoff with full jitter,
-// capped per wait and in total, honouring Retry-After when NetSuite sends one.
+// DefaultRetryMaxElapsed is how long one request is retried by default. A 429 means other
+// integrations hold the account's concurrency slots, and that can last minutes.
+const DefaultRetryMaxElapsed = 15 * time.Minute
+
+// RetryPolicy bounds how a request is retried: until MaxElapsed has passed since its first
+// attempt, waiting an exponential backoff with full jitter (capped at MaxDelay) between
+// attempts, or what NetSuite's Retry-After asks for.
 type RetryPolicy struct {
-	MaxAttempts int           // including the first; default 8
-	BaseDelay   time.Duration // default 1s
-	MaxDelay    time.Duration // one wait at most; default 60s
-	MaxElapsed  time.Duration // all waits of one request; default 10m
+	MaxElapsed time.Duration // retry until this long after the first attempt; default 15m
+	BaseDelay  time.Duration // first backoff ceiling; default 1s
+	MaxDelay   time.Duration // one backoff wait at most; default 60s
+	// MaxAttempts also caps the attempts (the first included); 0, the default: no cap.
+	// A run goes by time alone; tests set it to count attempts exactly.
+	MaxAttempts int
+	// Now and Sleep stand in for the clock and the wait between attempts (tests); nil:
+	// time.Now, and a timer that the context stops at once.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = 8
+	if p.MaxElapsed <= 0 {
+		p.MaxElapsed = DefaultRetryMaxElapsed
 	}
 	if p.BaseDelay <= 0 {
 		p.BaseDelay = time.Second
@@ -44,23 +55,34 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxDelay <= 0 {
 		p.MaxDelay = time.Minute
 	}
-	if p.MaxElapsed <= 0 {
-		p.MaxElapsed = 10 * time.Minute
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	if p.Sleep == nil {
+		p.Sleep = sleep
 	}
 	return p
 }
 
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-timer.C:
+		return nil
+	}
+}
+
 // backoff is the wait before attempt n+1 (n ≥ 1): full jitter over an exponential ceiling.
-func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
+func (p RetryPolicy) backoff(n int) time.Duration {
 	ceiling := p.BaseDelay << min(n-1, 20)
 	if ceiling > p.MaxDelay || ceiling <= 0 {
 		ceiling = p.MaxDelay
 	}
-	d := rand.N(ceiling + 1)
-	if retryAfter > d {
-		d = min(retryAfter, p.MaxDelay)
-	}
-	return d
+	return rand.N(ceiling + 1)
 }
 
 // Client is a SuiteQL client for one account. Its HTTP client carries authentication and
@@ -70,9 +92,10 @@ type Client struct {
 	http    *http.Client
 	retry   RetryPolicy
 	log     *slog.Logger
+	retries *RetryLog // for requests whose context carries none (WithRetryLog)
 
 	requests atomic.Int64 // attempts sent, retries included
-	retries  atomic.Int64
+	retried  atomic.Int64
 	limiter  *Limiter // reported by Stats; set before the first request
 }
 
@@ -85,7 +108,7 @@ func NewClient(baseURL string, hc *http.Client, retry RetryPolicy, log *slog.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{baseURL: u.String(), http: hc, retry: retry.withDefaults(), log: log}, nil
+	return &Client{baseURL: u.String(), http: hc, retry: retry.withDefaults(), log: log, retries: NewRetryLog(log)}, nil
 }
 
 // Stats are the client's request counters.
@@ -99,7 +122,7 @@ type Stats struct {
 }
 
 func (c *Client) Stats() Stats {
-	s := Stats{Requests: c.requests.Load(), Retries: c.retries.Load()}
+	s := Stats{Requests: c.requests.Load(), Retries: c.retried.Load()}
 	if c.limiter != nil {
 		ls := c.limiter.Stats()
 		s.Concurrency, s.ConcurrencyLowest, s.Throttled = ls.Max, ls.Lowest, ls.Throttled
@@ -203,49 +226,67 @@ func answered(err error) bool {
 	return errors.As(err, &ae) && ae.Status >= 500 && ae.Code != "CONCURRENCY_LIMIT_EXCEEDED"
 }
 
-// do sends one logical request, retrying what may succeed later. The request is rebuilt
-// for every attempt so that signatures and tokens are fresh.
+// do sends one logical request, retrying what may succeed later until the policy's
+// MaxElapsed has passed since the first attempt. The request is rebuilt for every attempt
+// so that signatures and tokens are fresh.
 func (c *Client) do(ctx context.Context, method, endpoint string, body []byte, decode func([]byte) error) error {
 	shown := redactURL(endpoint)
-	start := time.Now()
-	var last error
+	p := c.retry
+	start := p.Now()
+	deadline := start.Add(p.MaxElapsed)
+	rl := retryLogFrom(ctx)
+	if rl == nil {
+		rl = c.retries
+	}
+	interrupted := func() error {
+		return fmt.Errorf("%w: %s %s: %w", ErrInterrupted, method, shown, context.Cause(ctx))
+	}
 	for attempt := 1; ; attempt++ {
-		retryAfter, err := c.attempt(ctx, method, endpoint, shown, body, decode)
+		after, err := c.attempt(ctx, method, endpoint, shown, body, decode)
 		if err == nil {
 			return nil
 		}
-		last = err
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %s %s: %w", ErrInterrupted, method, shown, context.Cause(ctx))
+			return interrupted()
 		}
 		if !errors.Is(err, ErrTransient) {
 			return err
 		}
-		wait := c.retry.backoff(attempt, retryAfter)
-		probe := ctx.Value(probing{}) != nil && answered(err)
-		if attempt >= c.retry.MaxAttempts || probe || time.Since(start)+wait > c.retry.MaxElapsed {
-			return fmt.Errorf("gave up after %d attempts in %s: %w", attempt, time.Since(start).Round(time.Millisecond), last)
+		now := p.Now()
+		elapsed := now.Sub(start).Round(time.Millisecond)
+		left := deadline.Sub(now)
+		if ctx.Value(probing{}) != nil && answered(err) {
+			return fmt.Errorf("gave up after %d attempts in %s: %w", attempt, elapsed, err)
 		}
-		c.retries.Add(1)
-		c.log.Warn("retrying NetSuite request", "method", method, "url", shown, "attempt", attempt, "wait", wait.Round(time.Millisecond).String(), "error", err.Error())
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("%w: %s %s: %w", ErrInterrupted, method, shown, context.Cause(ctx))
-		case <-timer.C:
+		if (p.MaxAttempts > 0 && attempt >= p.MaxAttempts) || left <= 0 {
+			return fmt.Errorf("gave up after %d attempts in %s (retry budget %s): %w", attempt, elapsed, p.MaxElapsed, err)
+		}
+		wait := min(p.backoff(attempt), left)
+		if ra := after.wait(now); ra > 0 {
+			if ra > left {
+				return fmt.Errorf("gave up after %d attempts in %s: NetSuite asks to wait %s before retrying, longer than the %s left of the %s retry budget: %w",
+					attempt, elapsed, ra.Round(time.Second), left.Round(time.Second), p.MaxElapsed, err)
+			}
+			wait = ra // the server knows when it will have room
+		}
+		c.retried.Add(1)
+		c.log.Debug("retrying NetSuite request", "method", method, "url", shown, "attempt", attempt,
+			"wait", wait.Round(time.Millisecond).String(), "elapsed", elapsed.String(), "error", err.Error())
+		rl.note(now, method+" "+shown, err)
+		if err := p.Sleep(ctx, wait); err != nil || ctx.Err() != nil {
+			return interrupted()
 		}
 	}
 }
 
-func (c *Client) attempt(ctx context.Context, method, endpoint, shown string, body []byte, decode func([]byte) error) (time.Duration, error) {
+func (c *Client) attempt(ctx context.Context, method, endpoint, shown string, body []byte, decode func([]byte) error) (retryAfter, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, endpoint, rd)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	if body != nil {
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -257,18 +298,18 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, shown string, bo
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrAuth) || errors.Is(err, ErrConfig) {
-			return 0, err
+			return "", err
 		}
 		// Timeouts, resets and refused connections: the request may succeed later.
-		return 0, fmt.Errorf("%w: %s %s: %w", ErrTransient, method, shown, unwrapURLError(err))
+		return "", fmt.Errorf("%w: %s %s: %w", ErrTransient, method, shown, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s %s: reading response: %w", ErrTransient, method, shown, err)
+		return "", fmt.Errorf("%w: %s %s: reading response: %w", ErrTransient, method, shown, err)
 	}
 	if len(b) > maxBody {
-		return 0, fmt.Errorf("%w: %w", ErrData, &ResponseError{Method: method, URL: shown, Reason: fmt.Sprintf("body larger than %d bytes", maxBody)})
+		return "", fmt.Errorf("%w: %w", ErrData, &ResponseError{Method: method, URL: shown, Reason: fmt.Sprintf("body larger than %d bytes", maxBody)})
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := parseAPIError(method, shown, resp.StatusCode, b)
@@ -278,12 +319,12 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, shown string, bo
 		var ie *ItemError
 		if errors.As(err, &ie) {
 			// Sound JSON with an unusable value: asking again returns the same row.
-			return 0, fmt.Errorf("%w: %s %s: %w", ErrData, method, shown, ie)
+			return "", fmt.Errorf("%w: %s %s: %w", ErrData, method, shown, ie)
 		}
 		// A 200 with a body we cannot use is most often a proxy or a cut connection.
-		return 0, fmt.Errorf("%w: %w", ErrTransient, &ResponseError{Method: method, URL: shown, Reason: err.Error()})
+		return "", fmt.Errorf("%w: %w", ErrTransient, &ResponseError{Method: method, URL: shown, Reason: err.Error()})
 	}
-	return 0, nil
+	return "", nil
 }
 
 // parseAPIError reads NetSuite's error shape, falling back to a short, printable snippet.
@@ -332,15 +373,21 @@ func snippet(b []byte) string {
 	return s
 }
 
-func retryAfter(v string) time.Duration {
-	if v == "" {
+// retryAfter is a Retry-After header: delay-seconds or an HTTP date.
+type retryAfter string
+
+// wait is how long the header asks to wait from now; 0 if it asks nothing usable.
+func (v retryAfter) wait(now time.Time) time.Duration {
+	s := strings.TrimSpace(string(v))
+	if s == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		// Capped below overflow: any such wait is beyond every retry budget anyway.
+		return time.Duration(min(max(n, 0), 1e9)) * time.Second
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
+	if t, err := http.ParseTime(s); err == nil {
+		return max(t.Sub(now), 0)
 	}
 	return 0
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -15,10 +14,11 @@ import (
 
 // cmdAuth runs the authorization-code flow once and saves the refresh token to the token
 // file, where `extract run` finds it without NETSUITE_REFRESH_TOKEN.
-func cmdAuth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+func cmdAuth(ctx context.Context, s *session, args []string, getenv func(string) string) error {
+	stdin, stdout, stderr := s.stdin, s.stdout, s.stderr
 	fs := newFlagSet("auth", "Get a first OAuth 2.0 refresh token: open the printed URL, approve, paste the URL you are redirected to.", stderr)
 	scope := fs.String("scope", "rest_webservices", "scopes to ask for, space-separated")
-	cfg, err := loadConfig(fs, args, getenv, authCodeFlow)
+	cfg, err := loadConfig(s, fs, args, getenv, authCodeFlow)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func runAuth(t *testing.T, env map[string]string, args []string, respond func(st
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		code := run(context.Background(), args, inR, outW, &stderr, envOf(env))
+		code := run(context.Background(), args, runEnv{stdin: inR, stdout: outW, stderr: &stderr, getenv: envOf(env)})
 		outW.Close()
 		done <- code
 	}()

@@ -225,7 +225,7 @@ func TestBadInput(t *testing.T) {
 			"NETSUITE_CLIENT_SECRET": "", "NETSUITE_REFRESH_TOKEN": ""}
 	}
 	// Retried-and-healed transient faults: the warning names the request and the reason.
-	healed := func(reason string) []string { return []string{"retrying NetSuite request", "offset=0", reason} }
+	healed := func(reason string) []string { return []string{"NetSuite is refusing requests", "offset=0", reason} }
 	goodRows := func(t *testing.T, rows []map[string]any) {
 		if len(rows) == 0 {
 			t.Errorf("the healed run wrote no task rows")
@@ -455,7 +455,7 @@ func runBadCase(t *testing.T, tc badCase, td string) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
-	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, envOf(env))
+	code := run(ctx, args, runEnv{stdout: &stdout, stderr: &stderr, getenv: envOf(env)})
 	elapsed := time.Since(start)
 	errText := stderr.String()
 	if ctx.Err() != nil {

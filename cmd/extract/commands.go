@@ -21,10 +21,6 @@ import (
 	"github.com/extract-dev/extract/state"
 )
 
-// retryPolicy is the client's retry policy; the zero value takes connector's defaults.
-// Tests shorten it.
-var retryPolicy connector.RetryPolicy
-
 // newClient builds the SuiteQL client: network transport → account-wide request limit
 // (adaptive: lowered when NetSuite answers 429, shared with token requests) →
 // authentication, under a per-request timeout. The client's Stats report the limit.
@@ -43,7 +39,7 @@ func newClient(c *Config, log *slog.Logger) (*connector.Client, error) {
 		return nil, err
 	}
 	hc := &http.Client{Transport: authed, Timeout: c.RequestTimeout}
-	client, err := connector.NewClient(c.BaseURL, hc, retryPolicy, log)
+	client, err := connector.NewClient(c.BaseURL, hc, c.Retry, log)
 	if err != nil {
 		return nil, err
 	}
@@ -51,15 +47,16 @@ func newClient(c *Config, log *slog.Logger) (*connector.Client, error) {
 	return client, nil
 }
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func cmdRun(ctx context.Context, s *session, args []string, getenv func(string) string) error {
+	stdout, stderr := s.stdout, s.stderr
 	fs := newFlagSet("run", "Extract the chosen streams into --output and checkpoint them in --state.", stderr)
 	asJSON := fs.Bool("json", false, "print the run summary as JSON")
 	fullRefresh := fs.Bool("full-refresh", false, "ignore the saved cursor of the chosen streams and read them again from --start-date (or all history)")
-	cfg, err := loadConfig(fs, args, getenv, authFull)
+	cfg, err := loadConfig(s, fs, args, getenv, authFull)
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	log := newLogger(s, cfg.LogFormat, cfg.LogLevel)
 	res, err := runExtract(ctx, cfg, *fullRefresh, log)
 	if res != nil {
 		printSummary(stdout, res, *asJSON)
@@ -294,14 +291,15 @@ func quotes(msg, name string) bool {
 	return false
 }
 
-func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func cmdCheck(ctx context.Context, s *session, args []string, getenv func(string) string) error {
+	stdout, stderr := s.stdout, s.stderr
 	fs := newFlagSet("check", "Authenticate and probe read access to each chosen stream.", stderr)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	cfg, err := loadConfig(fs, args, getenv, authFull)
+	cfg, err := loadConfig(s, fs, args, getenv, authFull)
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	log := newLogger(s, cfg.LogFormat, cfg.LogLevel)
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return err
@@ -377,11 +375,12 @@ run holds it) so the next run uses it; no data is written and no checkpoint move
 Without credentials, or with --offline, it prints the built-in catalog of standard
 columns and says so: custom fields and refusals are only known by asking the account.`
 
-func cmdDiscover(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func cmdDiscover(ctx context.Context, s *session, args []string, getenv func(string) string) error {
+	stdout, stderr := s.stdout, s.stderr
 	fs := newFlagSet("discover", discoverHelp, stderr)
 	asJSON := fs.Bool("json", false, "print JSON (for machines) instead of a table")
 	offline := fs.Bool("offline", false, "print the built-in catalog without connecting")
-	cfg, err := loadConfigWith(fs, args, getenv, func(val map[string]string) authNeed {
+	cfg, err := loadConfigWith(s, fs, args, getenv, func(val map[string]string) authNeed {
 		if *offline || strings.TrimSpace(val["account_id"]) == "" {
 			return authNone
 		}
@@ -393,7 +392,7 @@ func cmdDiscover(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	if cfg.AccountID == "" {
 		return printDiscovery(stdout, offlineDiscovery(cfg), *asJSON)
 	}
-	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	log := newLogger(s, cfg.LogFormat, cfg.LogLevel)
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return err

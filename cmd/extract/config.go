@@ -59,6 +59,7 @@ var settings = []setting{
 	{key: "concurrency", env: "NETSUITE_CONCURRENCY", flag: "concurrency", def: "4", help: "requests in flight at once, shared fairly by all streams; a big stream is read in id slices to use them (keep below the account's limit)"},
 	{key: "timezone", env: "NETSUITE_TIMEZONE", flag: "timezone", help: "session time zone of TO_CHAR/TO_TIMESTAMP (default: ask NetSuite, SESSIONTIMEZONE)"},
 	{key: "request_timeout", env: "NETSUITE_REQUEST_TIMEOUT", flag: "request-timeout", def: "5m", help: "timeout of one HTTP request (NetSuite stops queries at 15m)"},
+	{key: "retry_max_elapsed", env: "NETSUITE_RETRY_MAX_ELAPSED", flag: "retry-max-elapsed", def: connector.DefaultRetryMaxElapsed.String(), help: "retry a failed request (429, 5xx, timeouts, dropped connections) until this long after its first attempt; waits back off up to 60s and honour Retry-After"},
 	{key: "state", flag: "state", def: "extract-state.json", help: "state file (checkpoints), or an object-storage URL whose _state/ holds them; locked while a run uses it (default: the --output URL when that is object storage)"},
 	{key: "output", flag: "output", def: "out", help: "output directory or object-storage URL (s3://bucket/prefix, gs://…, azblob://…); files go to <output>/<stream>/dt=<date>/run=<run id>/"},
 	{key: "s3_endpoint", env: "NETSUITE_S3_ENDPOINT", flag: "s3-endpoint", help: "S3 endpoint for S3-compatible stores, e.g. http://minio:9000 (default AWS; AWS_ENDPOINT_URL_S3 also works)"},
@@ -89,7 +90,8 @@ type Config struct {
 	Concurrency                  int
 	TimeZone                     *time.Location
 	RequestTimeout               time.Duration
-	StatePath, OutputDir         string // paths or object-storage URLs
+	Retry                        connector.RetryPolicy // MaxElapsed from retry_max_elapsed; the rest connector's defaults
+	StatePath, OutputDir         string                // paths or object-storage URLs
 	Storage                      location.Options
 	Format                       sink.Format
 	Streams                      []string
@@ -304,17 +306,26 @@ func buildConfigWith(val, from map[string]string, need authNeed, memoryTokens bo
 		method := auth.OAuth2Refresh
 		if need == authFull {
 			if method, err = auth.ParseMethod(val["auth_method"]); err != nil {
+				if from["auth_method"] != "" {
+					return nil, bad("auth_method", "%s", strings.TrimPrefix(err.Error(), connector.ErrConfig.Error()+": NETSUITE_AUTH_METHOD "))
+				}
 				return nil, err
 			}
 		}
 		c.Auth = auth.Config{Method: method, AccountID: strings.ToUpper(strings.ReplaceAll(c.AccountID, "-", "_")), TokenURL: c.TokenURL,
 			ClientID: val["client_id"], ClientSecret: val["client_secret"], RefreshToken: val["refresh_token"],
 			CertificateID: val["certificate_id"], Algorithm: val["jwt_algorithm"], Scope: val["scope"],
-			ConsumerKey: val["consumer_key"], ConsumerSecret: val["consumer_secret"], TokenID: val["token_id"], TokenSecret: val["token_secret"]}
+			ConsumerKey: val["consumer_key"], ConsumerSecret: val["consumer_secret"], TokenID: val["token_id"], TokenSecret: val["token_secret"],
+			Names: func(key string) string {
+				if from[key] == "default" {
+					return ""
+				}
+				return from[key]
+			}}
 		switch {
 		case need == authCodeFlow:
 		case method == auth.OAuth2M2M:
-			if err := loadPrivateKey(&c.Auth, val, bad); err != nil {
+			if err := loadPrivateKey(&c.Auth, val, from, bad); err != nil {
 				return nil, err
 			}
 		case method == auth.OAuth2Refresh && memoryTokens:
@@ -346,6 +357,9 @@ func buildConfigWith(val, from map[string]string, need authNeed, memoryTokens bo
 	}
 	if c.RequestTimeout, err = time.ParseDuration(val["request_timeout"]); err != nil || c.RequestTimeout <= 0 {
 		return nil, bad("request_timeout", "want a positive duration such as 5m, got %q", val["request_timeout"])
+	}
+	if c.Retry.MaxElapsed, err = time.ParseDuration(val["retry_max_elapsed"]); err != nil || c.Retry.MaxElapsed <= 0 {
+		return nil, bad("retry_max_elapsed", "want a positive duration such as 15m, got %q", val["retry_max_elapsed"])
 	}
 	if c.Format, err = sink.ParseFormat(val["format"]); err != nil {
 		return nil, bad("format", "want parquet or ndjson, got %q", val["format"])
@@ -529,21 +543,27 @@ func parseStartDate(s string) (time.Time, error) {
 	return time.Parse(time.DateOnly, s)
 }
 
-// loadPrivateKey takes the M2M signing key from NETSUITE_PRIVATE_KEY_FILE or
-// NETSUITE_PRIVATE_KEY (exactly one of them).
-func loadPrivateKey(a *auth.Config, val map[string]string, bad func(key, format string, args ...any) error) error {
+// loadPrivateKey takes the M2M signing key from private_key_file or private_key (exactly
+// one of them), named in errors as the user set them.
+func loadPrivateKey(a *auth.Config, val, from map[string]string, bad func(key, format string, args ...any) error) error {
 	file, inline := val["private_key_file"], val["private_key"]
+	name := func(key string) string {
+		if n := from[key]; n != "" {
+			return n
+		}
+		return nameOf(key)
+	}
 	switch {
 	case file != "" && inline != "":
-		return bad("private_key", "set NETSUITE_PRIVATE_KEY_FILE or NETSUITE_PRIVATE_KEY, not both")
+		return bad("private_key", "set %s or %s, not both", name("private_key_file"), name("private_key"))
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return bad("private_key_file", "cannot read %s: %v", file, unwrapPathError(err))
 		}
-		a.PrivateKeyPEM, a.PrivateKeySource = b, "NETSUITE_PRIVATE_KEY_FILE "+file
+		a.PrivateKeyPEM, a.PrivateKeySource = b, name("private_key_file")+" "+file
 	case inline != "":
-		a.PrivateKeyPEM, a.PrivateKeySource = []byte(inline), "NETSUITE_PRIVATE_KEY"
+		a.PrivateKeyPEM, a.PrivateKeySource = []byte(inline), name("private_key")
 	}
 	return nil
 }

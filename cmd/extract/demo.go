@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,7 +16,8 @@ import (
 // cmdDemo starts the built-in fake NetSuite, then runs a full extract and an incremental
 // one through the same code path as `extract run`, configured as a user would: through
 // NETSUITE_* variables.
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdDemo(ctx context.Context, s *session, args []string) error {
+	stdout, stderr := s.stdout, s.stderr
 	fs := newFlagSet("demo", "Run a full and an incremental extract against the built-in fake NetSuite.", stderr)
 	output := fs.String("output", "out", "output directory or object-storage URL (the state goes inside it)")
 	format := fs.String("format", "parquet", "parquet | ndjson")
@@ -87,7 +87,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	for i, step := range steps {
 		fmt.Fprintf(stdout, "== %s ==\n", step.title)
-		if err := cmdRun(ctx, append(slices.Clone(runArgs), step.args...), stdout, stderr, getenv); err != nil {
+		if err := cmdRun(ctx, s, append(slices.Clone(runArgs), step.args...), getenv); err != nil {
 			return fmt.Errorf("demo run %d: %w", i+1, err)
 		}
 		if step.then != nil {
@@ -95,7 +95,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	fmt.Fprintf(stdout, "== What the account serves (extract discover) ==\n")
-	if err := cmdDiscover(ctx, []string{"--state", statePath, "--log-level", "error"}, stdout, stderr, getenv); err != nil {
+	if err := cmdDiscover(ctx, s, []string{"--state", statePath, "--log-level", "error"}, getenv); err != nil {
 		return fmt.Errorf("demo discover: %w", err)
 	}
 	fmt.Fprintf(stdout, "\nFiles are in %s/<stream>/dt=<date>/run=<run id>/, each run's manifest in %s/_manifests/; checkpoints in %s.\n",

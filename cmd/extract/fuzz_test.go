@@ -126,7 +126,7 @@ func loadFuzzedConfig(t *testing.T, path string, data []byte) (string, error) {
 	defer os.Remove(path)
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	cfg, err := loadConfig(fs, []string{"--config", path}, func(string) string { return "" }, authFull)
+	cfg, err := loadConfig(nil, fs, []string{"--config", path}, func(string) string { return "" }, authFull)
 	stage := "loadConfig"
 	if err == nil {
 		if cfg == nil {

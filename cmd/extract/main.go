@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -47,7 +48,7 @@ func main() {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	ctx, stop := onSignals(os.Stderr, os.Exit)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, os.Args[1:], runEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
 	stop()
 	os.Exit(code)
 }
@@ -141,11 +142,11 @@ const defaultShutdownTimeout = 30 * time.Second
 // not, run says so and returns anyway, and main exits, abandoning whatever blocks it
 // (files and state are crash-safe: a final-named file is complete and the state file
 // names only durable files). Writes of an abandoned command are discarded.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	s := newSession(ctx, stdout, stderr, getenv)
+func run(ctx context.Context, args []string, env runEnv) int {
+	s := newSession(ctx, env)
 	defer s.close()
 	done := make(chan error, 1)
-	go func() { done <- dispatch(s.ctx, args, stdin, s.stdout, s.stderr, getenv) }()
+	go func() { done <- dispatch(s.ctx, s, args) }()
 	var err error
 	select {
 	case err = <-done:
@@ -167,30 +168,42 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return s.finish(args, err)
 }
 
+// runEnv is what run is given: the process's streams and environment, and what tests
+// change about a run.
+type runEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// retry, when set, replaces the configured retry policy (tests: a virtual clock, or
+	// waits of milliseconds).
+	retry *connector.RetryPolicy
+}
+
 // errExit ends run with a code after the command has printed what it had to say.
 type errExit int
 
 func (e errExit) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
 // dispatch runs the command args[0].
-func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+func dispatch(ctx context.Context, s *session, args []string) error {
+	stdout, stderr, getenv := s.stdout, s.stderr, s.getenv
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errExit(exitConfig)
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "run":
-		return cmdRun(ctx, rest, stdout, stderr, getenv)
+		return cmdRun(ctx, s, rest, getenv)
 	case "check":
-		return cmdCheck(ctx, rest, stdout, stderr, getenv)
+		return cmdCheck(ctx, s, rest, getenv)
 	case "discover":
-		return cmdDiscover(ctx, rest, stdout, stderr, getenv)
+		return cmdDiscover(ctx, s, rest, getenv)
 	case "auth":
-		return cmdAuth(ctx, rest, stdin, stdout, stderr, getenv)
+		return cmdAuth(ctx, s, rest, getenv)
 	case "demo":
-		return cmdDemo(ctx, rest, stdout, stderr)
+		return cmdDemo(ctx, s, rest)
 	case "singer":
-		return cmdSinger(ctx, rest, stdout, stderr, getenv)
+		return cmdSinger(ctx, s, rest, getenv)
 	case "state":
 		return cmdState(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version":
@@ -204,38 +217,48 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return nil
 }
 
-// session is what one call of run shares with the command it runs: the run context
-// (cancelled by ctx or by --max-duration), stdout and stderr that go quiet once run has
-// returned, the secrets to redact, and the shutdown bound. The commands see only a
-// stderr writer, so the session travels inside it (*console): loadConfig reaches it
-// through its flag set's output, newLogger through its writer.
+// session is what one call of run shares with the command it runs, passed to it
+// explicitly: the run context (cancelled by ctx or by --max-duration), stdin, stdout and
+// stderr that go quiet once run has returned, the secrets to redact (red, also applied by
+// stderr), the shutdown bound, and the environment and test settings of runEnv.
 type session struct {
 	parent context.Context
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	start  time.Time
+	stdin  io.Reader
 	stdout *gate
 	stderr *console
+	red    *redactor
+	getenv func(string) string
+	retry  *connector.RetryPolicy
 
 	mu       sync.Mutex
 	bound    time.Duration // --shutdown-timeout
 	deadline *time.Timer   // --max-duration
 }
 
-func newSession(parent context.Context, stdout, stderr io.Writer, getenv func(string) string) *session {
-	s := &session{parent: parent, start: time.Now(), bound: defaultShutdownTimeout, stdout: &gate{w: stdout}}
+func newSession(parent context.Context, env runEnv) *session {
+	if env.stdin == nil {
+		env.stdin = strings.NewReader("")
+	}
+	if env.getenv == nil {
+		env.getenv = func(string) string { return "" }
+	}
+	s := &session{parent: parent, start: time.Now(), bound: defaultShutdownTimeout, stdin: env.stdin, stdout: &gate{w: env.stdout},
+		red: newRedactor(), getenv: env.getenv, retry: env.retry}
 	s.ctx, s.cancel = context.WithCancelCause(parent)
-	s.stderr = &console{gate: gate{w: stderr}, red: newRedactor(), session: s}
+	s.stderr = &console{gate: gate{w: env.stderr}, red: s.red}
 	// Secrets in the environment are known before any flag is parsed, so even a usage
 	// error cannot echo them. loadConfig adds those of the config file.
 	for _, st := range settings {
 		if st.secret && st.env != "" {
-			s.stderr.red.add(getenv(st.env))
-			s.stderr.red.add(getenv(tapAlias(st.env)))
+			s.red.add(env.getenv(st.env))
+			s.red.add(env.getenv(tapAlias(st.env)))
 		}
 	}
-	s.stderr.red.addPEM(getenv("NETSUITE_PRIVATE_KEY"))
-	s.stderr.red.addPEM(getenv(tapAlias("NETSUITE_PRIVATE_KEY")))
+	s.red.addPEM(env.getenv("NETSUITE_PRIVATE_KEY"))
+	s.red.addPEM(env.getenv(tapAlias("NETSUITE_PRIVATE_KEY")))
 	return s
 }
 
@@ -243,6 +266,9 @@ func newSession(parent context.Context, stdout, stderr io.Writer, getenv func(st
 func (s *session) configured(c *Config) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.retry != nil {
+		c.Retry = *s.retry
+	}
 	s.bound = c.ShutdownTimeout
 	if s.deadline != nil {
 		s.deadline.Stop()
@@ -303,13 +329,13 @@ func (s *session) finish(args []string, err error) int {
 			line += "; files on disk are complete and the state file matches them; rerun to continue"
 		}
 		if err != nil && !errors.Is(err, connector.ErrInterrupted) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			line += " (while stopping: " + s.stderr.red.Error(err) + ")"
+			line += " (while stopping: " + s.red.Error(err) + ")"
 		}
 		s.stderr.last(line + "\n")
 		return stopCode
 	}
 	if err != nil {
-		s.stderr.last("extract: " + s.stderr.red.Error(err) + "\n")
+		s.stderr.last("extract: " + s.red.Error(err) + "\n")
 	}
 	return code
 }
@@ -351,11 +377,10 @@ func (g *gate) close() {
 
 // console is stderr as the commands see it: it redacts every known secret from what is
 // written through it (a backstop; loggers redact structurally before encoding, see
-// newLogger) and carries the session.
+// newLogger).
 type console struct {
 	gate
-	red     *redactor
-	session *session
+	red *redactor
 }
 
 func (c *console) Write(p []byte) (int, error) {
@@ -376,13 +401,6 @@ func (c *console) last(line string) {
 		_, _ = io.WriteString(c.w, c.red.String(line))
 	}
 	c.closed = true
-}
-
-// consoleOf returns the console behind a command's stderr, or nil (tests that call
-// loadConfig or newLogger directly).
-func consoleOf(w io.Writer) *console {
-	c, _ := w.(*console)
-	return c
 }
 
 // exitCode maps an error's class to the documented exit code.
@@ -430,14 +448,15 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// loadConfig parses flags and resolves the configuration. Its secrets are redacted from
-// stderr from here on, and its shutdown bound and deadline apply to the run.
-func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, need authNeed) (*Config, error) {
-	return loadConfigWith(fs, args, getenv, func(map[string]string) authNeed { return need })
+// loadConfig parses flags and resolves the configuration. With a session (nil: tests
+// that only build a configuration), its secrets are redacted from stderr from here on, and
+// its shutdown bound and deadline apply to the run.
+func loadConfig(s *session, fs *flag.FlagSet, args []string, getenv func(string) string, need authNeed) (*Config, error) {
+	return loadConfigWith(s, fs, args, getenv, func(map[string]string) authNeed { return need })
 }
 
 // loadConfigWith is loadConfig for a command whose needs depend on what is configured.
-func loadConfigWith(fs *flag.FlagSet, args []string, getenv func(string) string, needOf func(val map[string]string) authNeed) (*Config, error) {
+func loadConfigWith(s *session, fs *flag.FlagSet, args []string, getenv func(string) string, needOf func(val map[string]string) authNeed) (*Config, error) {
 	configPath := addFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -446,25 +465,25 @@ func loadConfigWith(fs *flag.FlagSet, args []string, getenv func(string) string,
 	if err != nil {
 		return nil, err
 	}
-	con := consoleOf(fs.Output())
-	if con != nil {
-		addSecrets(con.red, val)
+	if s != nil {
+		addSecrets(s.red, val)
 	}
 	cfg, err := buildConfig(val, from, needOf(val))
 	if err != nil {
 		return nil, err
 	}
-	if con != nil {
-		con.red.addPEM(string(cfg.Auth.PrivateKeyPEM))
-		con.red.add(cfg.Auth.RefreshToken) // possibly a rotated one, from the token file
+	if s != nil {
+		s.red.addPEM(string(cfg.Auth.PrivateKeyPEM))
+		s.red.add(cfg.Auth.RefreshToken) // possibly a rotated one, from the token file
 		if save := cfg.Auth.OnRefreshToken; save != nil {
 			// A refresh token NetSuite rotates during the run is as secret as the first.
+			red := s.red
 			cfg.Auth.OnRefreshToken = func(token string) error {
-				con.red.add(token)
+				red.add(token)
 				return save(token)
 			}
 		}
-		con.session.configured(cfg)
+		s.configured(cfg)
 	}
 	return cfg, nil
 }
@@ -488,20 +507,16 @@ func addSecrets(r *redactor, val map[string]string) {
 	}
 }
 
-// newLogger writes JSON to stderr unless it is a terminal or text is asked for. On run's
-// stderr, every known secret is redacted from messages and attributes.
-func newLogger(stderr io.Writer, format, level string) *slog.Logger {
+// newLogger writes JSON to the session's stderr unless it is a terminal or text is asked
+// for; every known secret is redacted from messages and attributes.
+func newLogger(s *session, format, level string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: lv}
-	con := consoleOf(stderr)
+	stderr := s.stderr
 	if format == "" {
 		format = "json"
-		out := stderr
-		if con != nil {
-			out = con.w
-		}
-		if f, ok := out.(*os.File); ok {
+		if f, ok := stderr.w.(*os.File); ok {
 			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 				format = "text"
 			}
@@ -513,8 +528,5 @@ func newLogger(stderr io.Writer, format, level string) *slog.Logger {
 	} else {
 		h = slog.NewJSONHandler(stderr, opts)
 	}
-	if con != nil {
-		h = newRedactHandler(h, con.red)
-	}
-	return slog.New(h)
+	return slog.New(newRedactHandler(h, s.red))
 }

@@ -25,8 +25,16 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIWith(t, runEnv{getenv: envOf(env)}, args...)
+}
+
+// runCLIWith is runCLI with more of the run's environment set (e.g. its retry policy);
+// stdout and stderr are captured.
+func runCLIWith(t *testing.T, e runEnv, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(""), &out, &errb, envOf(env))
+	e.stdout, e.stderr = &out, &errb
+	code := run(context.Background(), args, e)
 	return code, out.String(), errb.String()
 }
 
@@ -124,7 +132,7 @@ func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
 	cfgPath := filepath.Join(dir, "c.json")
 	os.WriteFile(cfgPath, []byte(`{"account_id":"FILE_ACCT","auth_method":"oauth2-refresh","client_id":"c","client_secret":"s","refresh_token":"r","format":"ndjson","concurrency":3,"output":"from-file"}`), 0o600)
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	cfg, err := loadConfig(fs, []string{"--config", cfgPath, "--output", "from-flag", "--state", filepath.Join(dir, "s.json")}, envOf(map[string]string{"NETSUITE_ACCOUNT_ID": "1234567_SB1", "NETSUITE_CONCURRENCY": "2"}), authFull)
+	cfg, err := loadConfig(nil, fs, []string{"--config", cfgPath, "--output", "from-flag", "--state", filepath.Join(dir, "s.json")}, envOf(map[string]string{"NETSUITE_ACCOUNT_ID": "1234567_SB1", "NETSUITE_CONCURRENCY": "2"}), authFull)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -526,7 +526,7 @@ func TestInterruptedRunInProcess(t *testing.T) {
 	})
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"run", "--state", filepath.Join(dir, "s.json"), "--output", filepath.Join(dir, "out")}, strings.NewReader(""), &stdout, &stderr, envOf(env))
+	code := run(ctx, []string{"run", "--state", filepath.Join(dir, "s.json"), "--output", filepath.Join(dir, "out")}, runEnv{stdout: &stdout, stderr: &stderr, getenv: envOf(env)})
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	if code != exitInterrupted || lines[len(lines)-1] != "extract: interrupted by SIGTERM; files on disk are complete and the state file matches them; rerun to continue" {
 		t.Fatalf("exit %d:\n%s", code, stderr.String())
@@ -595,7 +595,7 @@ func TestStopDecidesTheExitCode(t *testing.T) {
 			parent, cancelParent := context.WithCancelCause(context.Background())
 			defer cancelParent(nil)
 			var stdout, stderr bytes.Buffer
-			s := newSession(parent, &stdout, &stderr, envOf(nil))
+			s := newSession(parent, runEnv{stdout: &stdout, stderr: &stderr, getenv: envOf(nil)})
 			if tc.stop != nil {
 				tc.stop(s, cancelParent)
 			}

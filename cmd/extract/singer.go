@@ -40,7 +40,8 @@ const singerPlugin = "tap-netsuite-extract"
 // with a STATE after them, unless file_rows is set.
 const defaultSingerFileRows = 10_000
 
-func cmdSinger(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func cmdSinger(ctx context.Context, s *session, args []string, getenv func(string) string) error {
+	stdout, stderr := s.stdout, s.stderr
 	fs := newFlagSet("singer", singerHelp, stderr)
 	configPath := fs.String("config", "", "JSON config file; keys: "+configKeys())
 	statePath := fs.String("state", "", `Singer state JSON ({"bookmarks": {...}}) from the orchestrator; missing or empty: start afresh`)
@@ -58,10 +59,7 @@ func cmdSinger(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return err
 	}
-	con := consoleOf(stderr)
-	if con != nil {
-		addSecrets(con.red, val)
-	}
+	addSecrets(s.red, val)
 	need := authFull
 	if *discover && strings.TrimSpace(val["account_id"]) == "" {
 		need = authNone
@@ -73,18 +71,14 @@ func cmdSinger(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if from["file_rows"] == "default" {
 		cfg.FileRows = defaultSingerFileRows
 	}
-	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	if con != nil {
-		con.red.addPEM(string(cfg.Auth.PrivateKeyPEM))
-		con.red.add(cfg.Auth.RefreshToken)
-		con.session.configured(cfg)
-	}
+	log := newLogger(s, cfg.LogFormat, cfg.LogLevel)
+	s.red.addPEM(string(cfg.Auth.PrivateKeyPEM))
+	s.red.add(cfg.Auth.RefreshToken)
+	s.configured(cfg)
 	if cfg.Auth.Method == auth.OAuth2Refresh && need == authFull {
 		var once sync.Once
 		cfg.Auth.OnRefreshToken = func(token string) error {
-			if con != nil {
-				con.red.add(token)
-			}
+			s.red.add(token)
 			once.Do(func() {
 				log.Warn("NetSuite rotated the refresh token; in Singer mode it is kept in memory for this run only and cannot be persisted, " +
 					"so the next run starts from the configured one; use oauth2-m2m for Meltano")

@@ -21,10 +21,7 @@ import (
 // in the JSON summary and on the last line of the table. NetSuite refuses the session
 // time-zone query twice (4 → 2 → 1) and the clock request once (already at 1).
 func TestRunSummaryCountsAttempts(t *testing.T) {
-	saved := retryPolicy
-	retryPolicy = connector.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
-	t.Cleanup(func() { retryPolicy = saved })
-
+	retry := &connector.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
 	srv, env := fakeEnv(t, 1500)
 	var sent, zoneRefusals, clockRefusals atomic.Int64
 	srv.SetFault(func(r *http.Request) (int, string, bool) {
@@ -52,7 +49,7 @@ func TestRunSummaryCountsAttempts(t *testing.T) {
 			if asJSON {
 				args = append(args, "--json")
 			}
-			code, out, stderr := runCLI(t, env, args...)
+			code, out, stderr := runCLIWith(t, runEnv{getenv: envOf(env), retry: retry}, args...)
 			if code != 0 {
 				t.Fatalf("run exit %d: %s", code, stderr)
 			}

@@ -69,27 +69,49 @@ type Config struct {
 
 	// Now is the clock for JWT iat/exp and TBA timestamps; nil means time.Now.
 	Now func() time.Time
+
+	// Names says how the user set a setting, by its config-file key (client_id,
+	// client_secret, …), for error messages: `"client_secret" in /etc/c.json` for a value
+	// from a config file. Nil, or "" for a key: its NETSUITE_* environment variable.
+	Names func(key string) string
+}
+
+// name is how the user set the setting key (see Names).
+func (c Config) name(key string) string {
+	return nameBy(c.Names, key)
+}
+
+func nameBy(names func(string) string, key string) string {
+	if names != nil {
+		if n := names(key); n != "" {
+			return n
+		}
+	}
+	return "NETSUITE_" + strings.ToUpper(key)
 }
 
 // Validate names the first missing setting.
 func (c Config) Validate() error {
-	need := func(v, name string) error {
+	need := func(v, key string) error {
 		if strings.TrimSpace(v) == "" {
-			return fmt.Errorf("%w: %s is required for NETSUITE_AUTH_METHOD=%s", connector.ErrConfig, name, c.Method)
+			return fmt.Errorf("%w: %s is required for %s=%s", connector.ErrConfig, c.name(key), c.name("auth_method"), c.Method)
 		}
 		return nil
 	}
 	switch c.Method {
 	case OAuth2Refresh:
-		return errors.Join(need(c.ClientID, "NETSUITE_CLIENT_ID"), need(c.ClientSecret, "NETSUITE_CLIENT_SECRET"),
-			need(c.RefreshToken, "NETSUITE_REFRESH_TOKEN"), need(c.TokenURL, "NETSUITE_TOKEN_URL"))
+		return errors.Join(need(c.ClientID, "client_id"), need(c.ClientSecret, "client_secret"),
+			need(c.RefreshToken, "refresh_token"), need(c.TokenURL, "token_url"))
 	case OAuth2M2M:
-		key := need(string(c.PrivateKeyPEM), "NETSUITE_PRIVATE_KEY_FILE or NETSUITE_PRIVATE_KEY")
-		return errors.Join(need(c.ClientID, "NETSUITE_CLIENT_ID"), need(c.CertificateID, "NETSUITE_CERTIFICATE_ID"), key,
-			need(c.TokenURL, "NETSUITE_TOKEN_URL"))
+		var key error
+		if len(c.PrivateKeyPEM) == 0 {
+			key = fmt.Errorf("%w: %s or %s is required for %s=%s", connector.ErrConfig, c.name("private_key_file"), c.name("private_key"), c.name("auth_method"), c.Method)
+		}
+		return errors.Join(need(c.ClientID, "client_id"), need(c.CertificateID, "certificate_id"), key,
+			need(c.TokenURL, "token_url"))
 	case TBA:
-		return errors.Join(need(c.ConsumerKey, "NETSUITE_CONSUMER_KEY"), need(c.ConsumerSecret, "NETSUITE_CONSUMER_SECRET"),
-			need(c.TokenID, "NETSUITE_TOKEN_ID"), need(c.TokenSecret, "NETSUITE_TOKEN_SECRET"), need(c.AccountID, "NETSUITE_ACCOUNT_ID"))
+		return errors.Join(need(c.ConsumerKey, "consumer_key"), need(c.ConsumerSecret, "consumer_secret"),
+			need(c.TokenID, "token_id"), need(c.TokenSecret, "token_secret"), need(c.AccountID, "account_id"))
 	default:
 		_, err := ParseMethod(string(c.Method))
 		return err
@@ -124,6 +146,7 @@ func NewTransport(c Config, base http.RoundTripper) (http.RoundTripper, error) {
 		onRotate: c.OnRefreshToken,
 		client:   tokenClient,
 		account:  c.AccountID,
+		names:    c.Names,
 	}
 	return &bearerTransport{base: base, fetch: src.token, method: c.Method, account: c.AccountID}, nil
 }
@@ -133,6 +156,7 @@ type refreshSource struct {
 	conf     *oauth2.Config
 	client   *http.Client
 	account  string
+	names    func(string) string
 	onRotate func(string) error
 
 	mu      sync.Mutex
@@ -145,7 +169,7 @@ func (s *refreshSource) token(ctx context.Context) (*oauth2.Token, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.client)
 	tok, err := s.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: s.refresh}).Token()
 	if err != nil {
-		return nil, classifyTokenError(err, OAuth2Refresh, s.account)
+		return nil, classifyTokenError(err, OAuth2Refresh, s.account, s.names)
 	}
 	if tok.RefreshToken != "" && tok.RefreshToken != s.refresh {
 		s.refresh = tok.RefreshToken
@@ -160,7 +184,7 @@ func (s *refreshSource) token(ctx context.Context) (*oauth2.Token, error) {
 
 // classifyTokenError turns a token-endpoint failure into a message a person can act on,
 // without echoing the request (which carries the credentials).
-func classifyTokenError(err error, m Method, account string) error {
+func classifyTokenError(err error, m Method, account string, names func(string) string) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		code := re.ErrorCode
@@ -170,9 +194,9 @@ func classifyTokenError(err error, m Method, account string) error {
 		}
 		switch {
 		case code == "invalid_grant":
-			return fmt.Errorf("%w: NetSuite refused the refresh token for account %s (invalid_grant): it expired (confidential clients: 7 days) or was revoked; run the authorization code flow again and set NETSUITE_REFRESH_TOKEN", connector.ErrAuth, account)
+			return fmt.Errorf("%w: NetSuite refused the refresh token for account %s (invalid_grant): it expired (confidential clients: 7 days) or was revoked; run the authorization code flow again and set %s", connector.ErrAuth, account, nameBy(names, "refresh_token"))
 		case code == "invalid_client" || status == 401:
-			return fmt.Errorf("%w: NetSuite refused the client credentials for account %s (%s): check NETSUITE_CLIENT_ID and NETSUITE_CLIENT_SECRET", connector.ErrAuth, account, orStatus(code, status))
+			return fmt.Errorf("%w: NetSuite refused the client credentials for account %s (%s): check %s and %s", connector.ErrAuth, account, orStatus(code, status), nameBy(names, "client_id"), nameBy(names, "client_secret"))
 		case status == 429 || status >= 500:
 			return fmt.Errorf("%w: token endpoint answered HTTP %d", connector.ErrTransient, status)
 		default:

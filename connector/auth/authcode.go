@@ -87,7 +87,7 @@ func (f *CodeFlow) Exchange(ctx context.Context, redirected string, hc *http.Cli
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
 			return "", fmt.Errorf("%w: NetSuite refused the code (invalid_grant): it expired, was used already, or the redirect URI differs from the integration record's", connector.ErrAuth)
 		}
-		return "", classifyTokenError(err, OAuth2Refresh, f.account)
+		return "", classifyTokenError(err, OAuth2Refresh, f.account, nil)
 	}
 	if tok.RefreshToken == "" {
 		return "", fmt.Errorf("%w: NetSuite returned no refresh token; tick Authorization Code Grant on the integration record", connector.ErrAuth)

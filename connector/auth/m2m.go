@@ -257,7 +257,7 @@ func (s *m2mSource) token(ctx context.Context) (*oauth2.Token, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, classifyTokenError(unwrapURLError(err), OAuth2M2M, s.account)
+		return nil, classifyTokenError(unwrapURLError(err), OAuth2M2M, s.account, nil)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -80,11 +81,17 @@ func (g *fairGate) release(stream string) {
 }
 
 // gatedSource is one stream's view of the run's Source: its queries wait for the
-// stream's turn at the gate.
+// stream's turn at the gate, and their retries are summarised in the stream's own
+// warnings.
 type gatedSource struct {
 	Source
-	gate   *fairGate
-	stream string
+	gate    *fairGate
+	stream  string
+	retries *connector.RetryLog
+}
+
+func newGatedSource(src Source, gate *fairGate, stream string, log *slog.Logger) *gatedSource {
+	return &gatedSource{Source: src, gate: gate, stream: stream, retries: connector.NewRetryLog(log.With("stream", stream))}
 }
 
 func (s *gatedSource) SuiteQL(ctx context.Context, q string, limit, offset int) (*connector.Page, error) {
@@ -92,7 +99,7 @@ func (s *gatedSource) SuiteQL(ctx context.Context, q string, limit, offset int) 
 		return nil, err
 	}
 	defer s.gate.release(s.stream)
-	return s.Source.SuiteQL(ctx, q, limit, offset)
+	return s.Source.SuiteQL(connector.WithRetryLog(ctx, s.retries), q, limit, offset)
 }
 
 // RecordLastModified passes the REST record API through (not gated: a repeated hour's
@@ -102,5 +109,5 @@ func (s *gatedSource) RecordLastModified(ctx context.Context, recordType string,
 	if !ok {
 		return time.Time{}, fmt.Errorf("%w: the source cannot read records through the REST record API", connector.ErrConfig)
 	}
-	return rs.RecordLastModified(ctx, recordType, id)
+	return rs.RecordLastModified(connector.WithRetryLog(ctx, s.retries), recordType, id)
 }

@@ -268,7 +268,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	}
 	var deletions *deletionsRun
 	if len(records) > 0 {
-		src := &gatedSource{Source: r.Source, gate: gate, stream: "deletedrecord"}
+		src := newGatedSource(r.Source, gate, "deletedrecord", opts.Logger)
 		if deletions, err = r.newDeletions(src, opts, now, records, prepared); err != nil {
 			return res, err
 		}
@@ -313,7 +313,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 		name := opts.Streams[i]
 		g.Go(func() error {
 			var err error
-			src := &gatedSource{Source: r.Source, gate: gate, stream: name}
+			src := newGatedSource(r.Source, gate, name, opts.Logger)
 			if p, ok := prepared[name]; ok {
 				err = r.runStream(gctx, src, opts, now, name, p, &results[i])
 			} else {
