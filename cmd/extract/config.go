@@ -77,6 +77,9 @@ var settings = []setting{
 	{key: "log_level", flag: "log-level", def: "info", help: "debug | info | warn | error"},
 	{key: "shutdown_timeout", flag: "shutdown-timeout", def: "30s", help: "after SIGINT/SIGTERM or --max-duration, exit anyway if the run has not stopped within this long (a second signal exits at once)"},
 	{key: "max_duration", flag: "max-duration", help: "stop the run after this long, like an interrupt, and exit with code 4 (default no limit)"},
+	{key: "progress_interval", flag: "progress-interval", def: "30s", help: "progress of each stream on stderr: bars on a terminal, else a JSON log line per stream this often (0 disables both)"},
+	{key: "summary_file", flag: "summary-file", help: "also write the run summary JSON (as run --json prints it, with exit_code and error) to this file, atomically, also when the run fails; e.g. /airflow/xcom/return.json"},
+	{key: "metrics_textfile", flag: "metrics-textfile", help: "write the run's Prometheus metrics to this file (node_exporter textfile collector), atomically, after every run"},
 }
 
 // Config is the validated configuration of a run.
@@ -101,6 +104,9 @@ type Config struct {
 	LogFormat, LogLevel          string
 	ShutdownTimeout              time.Duration // how long a stop may take before the process exits anyway
 	MaxDuration                  time.Duration // total run deadline; 0: none
+	ProgressInterval             time.Duration // 0: no progress
+	SummaryFile                  string        // run summary JSON, "" none
+	MetricsFile                  string        // Prometheus textfile, "" none
 }
 
 // addFlags registers the settings that have flags, plus --config.
@@ -374,6 +380,15 @@ func buildConfig(val, from map[string]string, need authNeed) (*Config, error) {
 	if md := val["max_duration"]; md != "" {
 		if c.MaxDuration, err = time.ParseDuration(md); err != nil || c.MaxDuration <= 0 {
 			return nil, bad("max_duration", "want a positive duration such as 2h, got %q", md)
+		}
+	}
+	if c.ProgressInterval, err = time.ParseDuration(val["progress_interval"]); err != nil || c.ProgressInterval < 0 {
+		return nil, bad("progress_interval", "want a duration such as 30s (0 to disable), got %q", val["progress_interval"])
+	}
+	c.SummaryFile, c.MetricsFile = val["summary_file"], val["metrics_textfile"]
+	for _, k := range []string{"summary_file", "metrics_textfile"} {
+		if isURL(val[k]) {
+			return nil, bad(k, "want a local file path, got %q", val[k])
 		}
 	}
 	return c, nil

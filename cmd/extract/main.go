@@ -275,6 +275,40 @@ func (s *session) stopped() (string, int) {
 	return "", exitOK
 }
 
+// stoppedFor says why the run stopped and its exit code, when a stop explains an
+// outcome with code; ("", code) otherwise. Whatever failed on the way out of a stopped
+// run (a cancelled request, a sink or state call that lost the cancellation from its
+// error chain, or nothing at all: a pass cut short can return cleanly) is part of the
+// stop. Configuration, authentication and data errors are not caused by a stop: they are
+// reported as they are.
+func (s *session) stoppedFor(code int) (string, int) {
+	if stop, stopCode := s.stopped(); stop != "" && (code == exitOK || code == exitInternal || code == exitTransient || code == exitInterrupted) {
+		return stop, stopCode
+	}
+	return "", code
+}
+
+// outcome is the exit code a command's error will end the process with, and the error
+// redacted, as finish reports them; for the reports a command writes before it returns.
+func outcome(stderr io.Writer, err error) (int, string) {
+	code := exitCode(err)
+	con := consoleOf(stderr)
+	if con == nil {
+		if err != nil {
+			return code, err.Error()
+		}
+		return code, ""
+	}
+	stop, code := con.session.stoppedFor(code)
+	switch {
+	case err != nil:
+		return code, con.red.Error(err)
+	case stop != "":
+		return code, stop
+	}
+	return code, ""
+}
+
 // finish prints the outcome of a command that returned and picks the exit code.
 func (s *session) finish(args []string, err error) int {
 	defer s.close()
@@ -286,12 +320,7 @@ func (s *session) finish(args []string, err error) int {
 		return int(ee)
 	}
 	code := exitCode(err)
-	// A stopped run ends with one line saying so. Whatever failed on the way out
-	// (a cancelled request, a sink or state call that lost the cancellation from its
-	// error chain, or nothing at all: a pass cut short can return cleanly) is part of the
-	// stop. Configuration, authentication and data errors are not caused by a stop: they
-	// are reported as they are.
-	if stop, stopCode := s.stopped(); stop != "" && (code == exitOK || code == exitInternal || code == exitTransient || code == exitInterrupted) {
+	if stop, stopCode := s.stoppedFor(code); stop != "" {
 		line := "extract: " + stop
 		if len(args) > 0 && (args[0] == "run" || args[0] == "demo") {
 			line += "; files on disk are complete and the state file matches them; rerun to continue"
