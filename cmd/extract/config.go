@@ -34,6 +34,20 @@ type setting struct {
 	// structured settings take a JSON object or array in the config file, kept as its
 	// JSON text until buildConfig reads it.
 	structured bool
+	// fileFor names the secret setting whose value this setting's file holds
+	// (client_secret_file, NETSUITE_CLIENT_SECRET_FILE: Kubernetes and Docker secrets).
+	fileFor string
+}
+
+// Every secret also comes from a file: <key>_file, <ENV>_FILE. The private key has had
+// its own private_key_file all along (read by loadPrivateKey, a PEM file as it is).
+func init() {
+	for _, s := range settings {
+		if s.secret && s.key != "private_key" {
+			settings = append(settings, setting{key: s.key + "_file", env: s.env + "_FILE", fileFor: s.key,
+				help: "file holding " + s.key + " (one trailing newline is trimmed), instead of " + s.env})
+		}
+	}
 }
 
 var settings = []setting{
@@ -168,6 +182,39 @@ func values(fs *flag.FlagSet, configPath string, getenv func(string) string) (ma
 		}
 	})
 	return val, from, nil
+}
+
+// readSecretFiles replaces each <secret>_file setting by the content of its file, under
+// the secret's own key (so it is redacted like one set directly), and returns warnings
+// for secret files that every user of the machine may read. Errors name the setting and
+// the path, never the content.
+func readSecretFiles(val, from map[string]string) (warnings []string, err error) {
+	for _, s := range settings {
+		path := val[s.key]
+		if path == "" || (s.fileFor == "" && s.key != "private_key_file") {
+			continue
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o004 != 0 {
+			warnings = append(warnings, fmt.Sprintf("%s: %s is readable by every user (mode %s); make it 0600 or 0400", from[s.key], path, fi.Mode().Perm()))
+		}
+		if s.fileFor == "" {
+			continue // private_key_file: loadPrivateKey reads it
+		}
+		if val[s.fileFor] != "" {
+			return warnings, fmt.Errorf("%w: %s and %s are both set: set one of them", connector.ErrConfig, from[s.fileFor], from[s.key])
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return warnings, fmt.Errorf("%w: %s: cannot read %s: %w", connector.ErrConfig, from[s.key], path, unwrapPathError(err))
+		}
+		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if v == "" {
+			return warnings, fmt.Errorf("%w: %s: %s is empty", connector.ErrConfig, from[s.key], path)
+		}
+		val[s.fileFor], from[s.fileFor] = v, from[s.key]+" "+path
+		delete(val, s.key)
+	}
+	return warnings, nil
 }
 
 func lookupEnv(getenv func(string) string, name string) (string, bool) {

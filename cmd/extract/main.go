@@ -469,13 +469,23 @@ func loadConfigWith(fs *flag.FlagSet, args []string, getenv func(string) string,
 	if err != nil {
 		return nil, err
 	}
+	warnings, err := readSecretFiles(val, from)
 	con := consoleOf(fs.Output())
 	if con != nil {
 		addSecrets(con.red, val)
 	}
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := buildConfig(val, from, needOf(val))
 	if err != nil {
 		return nil, err
+	}
+	if len(warnings) > 0 {
+		log := newLogger(fs.Output(), cfg.LogFormat, cfg.LogLevel)
+		for _, w := range warnings {
+			log.Warn("secret file readable by every user", "problem", w)
+		}
 	}
 	if con != nil {
 		con.red.addPEM(string(cfg.Auth.PrivateKeyPEM))
