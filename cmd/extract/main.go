@@ -126,7 +126,13 @@ Usage:
   extract version             print the version
 
 Run "extract <command> --help" for the flags of a command. Connection settings come from
-NETSUITE_* environment variables or a --config JSON file; see README.md.
+NETSUITE_* environment variables or a --config JSON file; see README.md. Every secret
+also comes from a file: NETSUITE_CLIENT_SECRET_FILE=/run/secrets/client_secret.
+
+For orchestrators, run also takes:
+  --progress-interval D    progress on stderr: bars on a terminal, else a JSON line per stream every D (default 30s; 0: none)
+  --summary-file PATH      the run summary JSON, written atomically, also on failure (/airflow/xcom/return.json)
+  --metrics-textfile PATH  Prometheus metrics of the run, for node_exporter's textfile collector
 `
 
 // defaultShutdownTimeout bounds a stop until the configuration says otherwise.

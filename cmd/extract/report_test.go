@@ -259,3 +259,12 @@ func TestProgressBars(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpListsTheReportFlags(t *testing.T) {
+	_, out, _ := runCLI(t, nil, "--help")
+	for _, f := range []string{"--progress-interval", "--summary-file", "--metrics-textfile", "_FILE"} {
+		if !strings.Contains(out, f) {
+			t.Errorf("extract --help lacks %s", f)
+		}
+	}
+}
