@@ -17,8 +17,9 @@ DUCKDB_API ?= @duckdb/node-api@1.5.6-r.1
 
 .PHONY: build test demo bench bench-cpu lint fuzz property faultmix clean
 
+# A static, reproducible binary: deploy/Dockerfile runs the same command (a test checks).
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/extract
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/extract
 
 # The race detector is on; committed fuzz corpora run as regression cases.
 test:

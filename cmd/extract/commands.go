@@ -57,9 +57,41 @@ func cmdRun(ctx context.Context, s *session, args []string, getenv func(string) 
 		return err
 	}
 	log := newLogger(s, cfg.LogFormat, cfg.LogLevel)
-	res, err := runExtract(ctx, cfg, *fullRefresh, log)
+	progress, stopProgress := startProgress(ctx, stderr, cfg.ProgressInterval, log)
+	start := time.Now()
+	res, err := runExtract(ctx, cfg, *fullRefresh, progress, log)
+	end := time.Now()
+	stopProgress()
+	sum := res
+	if sum == nil {
+		sum = &runSummary{} // for the summary and metrics files: what failed, and when
+	}
+	sum.ExitCode, sum.Error = s.outcome(err)
 	if res != nil {
 		printSummary(stdout, res, *asJSON)
+	}
+	return errors.Join(err, writeReports(cfg, sum, start, end, err == nil, log))
+}
+
+// writeReports writes the summary and metrics files that are configured. One that cannot
+// be written fails a run that succeeded (with exit code 2: fix the path); a failed run
+// keeps its own error, and this one is logged.
+func writeReports(cfg *Config, sum *runSummary, start, end time.Time, ok bool, log *slog.Logger) error {
+	var errs []error
+	if cfg.SummaryFile != "" {
+		if err := writeSummaryFile(cfg.SummaryFile, sum); err != nil {
+			errs = append(errs, fmt.Errorf("%w: --summary-file: %w", connector.ErrConfig, err))
+		}
+	}
+	if cfg.MetricsFile != "" {
+		if err := writeMetricsFile(cfg.MetricsFile, sum, start, end); err != nil {
+			errs = append(errs, fmt.Errorf("%w: --metrics-textfile: %w", connector.ErrConfig, err))
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil && !ok {
+		log.Error("cannot write the run's reports", "error", err.Error())
+		return nil
 	}
 	return err
 }
@@ -79,6 +111,10 @@ type runSummary struct {
 	ConcurrencyLowest int `json:"concurrency_lowest"`
 	// Manifest is the URL of the run's manifest, once written.
 	Manifest string `json:"manifest,omitempty"`
+	// ExitCode is the process's exit code (see the README) and Error what failed, as
+	// stderr's last line says it; for orchestrators reading --summary-file.
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
 }
 
 // finishTimeout bounds writing a run's manifest, run record and markers, which happens
@@ -88,7 +124,7 @@ const finishTimeout = time.Minute
 // runExtract opens the output and the state (claiming it), writes the manifest of an
 // earlier run that stopped without one, runs the pipeline, and ends the run with its
 // manifest, run record and (on success) _SUCCESS markers.
-func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Logger) (*runSummary, error) {
+func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, progress func(pipeline.ProgressEvent), log *slog.Logger) (*runSummary, error) {
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return nil, err
@@ -120,7 +156,7 @@ func runExtract(ctx context.Context, cfg *Config, fullRefresh bool, log *slog.Lo
 	r := &pipeline.Runner{Source: client, Sink: out, State: st, Opts: pipeline.Options{
 		Streams: cfg.Streams, Location: cfg.TimeZone, Lookback: cfg.Lookback, StartDate: cfg.StartDate, FullRefresh: fullRefresh,
 		FileRows: cfg.FileRows, Columns: cfg.Columns, CustomFieldsTTL: cfg.CustomFieldsTTL, FullScanInterval: cfg.FullScanInterval, Logger: log,
-		Concurrency: cfg.Concurrency, RunID: runID,
+		Concurrency: cfg.Concurrency, RunID: runID, Progress: progress,
 	}}
 	res, err := r.Run(ctx)
 	stats := client.Stats()

@@ -34,6 +34,20 @@ type setting struct {
 	// structured settings take a JSON object or array in the config file, kept as its
 	// JSON text until buildConfig reads it.
 	structured bool
+	// fileFor names the secret setting whose value this setting's file holds
+	// (client_secret_file, NETSUITE_CLIENT_SECRET_FILE: Kubernetes and Docker secrets).
+	fileFor string
+}
+
+// Every secret also comes from a file: <key>_file, <ENV>_FILE. The private key has had
+// its own private_key_file all along (read by loadPrivateKey, a PEM file as it is).
+func init() {
+	for _, s := range settings {
+		if s.secret && s.key != "private_key" {
+			settings = append(settings, setting{key: s.key + "_file", env: s.env + "_FILE", fileFor: s.key,
+				help: "file holding " + s.key + " (one trailing newline is trimmed), instead of " + s.env})
+		}
+	}
 }
 
 var settings = []setting{
@@ -79,6 +93,9 @@ var settings = []setting{
 	{key: "shutdown_timeout", flag: "shutdown-timeout", def: "30s", help: "after SIGINT/SIGTERM or --max-duration, exit anyway if the run has not stopped within this long (a second signal exits at once)"},
 	{key: "singer_index_dir", env: "NETSUITE_SINGER_INDEX_DIR", help: "extract singer: directory of the child streams' line indexes (default <user cache dir>/extract/singer/<account>)"},
 	{key: "max_duration", flag: "max-duration", help: "stop the run after this long, like an interrupt, and exit with code 4 (default no limit)"},
+	{key: "progress_interval", flag: "progress-interval", def: "30s", help: "progress of each stream on stderr: bars on a terminal, else a JSON log line per stream this often (0 disables both)"},
+	{key: "summary_file", flag: "summary-file", help: "also write the run summary JSON (as run --json prints it, with exit_code and error) to this file, atomically, also when the run fails; e.g. /airflow/xcom/return.json"},
+	{key: "metrics_textfile", flag: "metrics-textfile", help: "write the run's Prometheus metrics to this file (node_exporter textfile collector), atomically, after every run"},
 }
 
 // Config is the validated configuration of a run.
@@ -105,6 +122,9 @@ type Config struct {
 	ShutdownTimeout              time.Duration // how long a stop may take before the process exits anyway
 	MaxDuration                  time.Duration // total run deadline; 0: none
 	SingerIndexDir               string        // extract singer: the child streams' line indexes
+	ProgressInterval             time.Duration // 0: no progress
+	SummaryFile                  string        // run summary JSON, "" none
+	MetricsFile                  string        // Prometheus textfile, "" none
 }
 
 // addFlags registers the settings that have flags, plus --config.
@@ -175,6 +195,38 @@ func values(fs *flag.FlagSet, configPath string, getenv func(string) string) (ma
 // tapAlias is the name Meltano gives an environment variable: TAP_NETSUITE_ACCOUNT_ID
 // for NETSUITE_ACCOUNT_ID.
 func tapAlias(env string) string { return "TAP_" + env }
+// readSecretFiles replaces each <secret>_file setting by the content of its file, under
+// the secret's own key (so it is redacted like one set directly), and returns warnings
+// for secret files that every user of the machine may read. Errors name the setting and
+// the path, never the content.
+func readSecretFiles(val, from map[string]string) (warnings []string, err error) {
+	for _, s := range settings {
+		path := val[s.key]
+		if path == "" || (s.fileFor == "" && s.key != "private_key_file") {
+			continue
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o004 != 0 {
+			warnings = append(warnings, fmt.Sprintf("%s: %s is readable by every user (mode %s); make it 0600 or 0400", from[s.key], path, fi.Mode().Perm()))
+		}
+		if s.fileFor == "" {
+			continue // private_key_file: loadPrivateKey reads it
+		}
+		if val[s.fileFor] != "" {
+			return warnings, fmt.Errorf("%w: %s and %s are both set: set one of them", connector.ErrConfig, from[s.fileFor], from[s.key])
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return warnings, fmt.Errorf("%w: %s: cannot read %s: %w", connector.ErrConfig, from[s.key], path, unwrapPathError(err))
+		}
+		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if v == "" {
+			return warnings, fmt.Errorf("%w: %s: %s is empty", connector.ErrConfig, from[s.key], path)
+		}
+		val[s.fileFor], from[s.fileFor] = v, from[s.key]+" "+path
+		delete(val, s.key)
+	}
+	return warnings, nil
+}
 
 func lookupEnv(getenv func(string) string, name string) (string, bool) {
 	v := getenv(name)
@@ -406,6 +458,15 @@ func buildConfigWith(val, from map[string]string, need authNeed, memoryTokens bo
 	if md := val["max_duration"]; md != "" {
 		if c.MaxDuration, err = time.ParseDuration(md); err != nil || c.MaxDuration <= 0 {
 			return nil, bad("max_duration", "want a positive duration such as 2h, got %q", md)
+		}
+	}
+	if c.ProgressInterval, err = time.ParseDuration(val["progress_interval"]); err != nil || c.ProgressInterval < 0 {
+		return nil, bad("progress_interval", "want a duration such as 30s (0 to disable), got %q", val["progress_interval"])
+	}
+	c.SummaryFile, c.MetricsFile = val["summary_file"], val["metrics_textfile"]
+	for _, k := range []string{"summary_file", "metrics_textfile"} {
+		if isURL(val[k]) {
+			return nil, bad(k, "want a local file path, got %q", val[k])
 		}
 	}
 	return c, nil

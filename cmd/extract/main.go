@@ -129,7 +129,13 @@ Usage:
   extract version             print the version
 
 Run "extract <command> --help" for the flags of a command. Connection settings come from
-NETSUITE_* environment variables or a --config JSON file; see README.md.
+NETSUITE_* environment variables or a --config JSON file; see README.md. Every secret
+also comes from a file: NETSUITE_CLIENT_SECRET_FILE=/run/secrets/client_secret.
+
+For orchestrators, run also takes:
+  --progress-interval D    progress on stderr: bars on a terminal, else a JSON line per stream every D (default 30s; 0: none)
+  --summary-file PATH      the run summary JSON, written atomically, also on failure (/airflow/xcom/return.json)
+  --metrics-textfile PATH  Prometheus metrics of the run, for node_exporter's textfile collector
 `
 
 // defaultShutdownTimeout bounds a stop until the configuration says otherwise.
@@ -307,6 +313,32 @@ func (s *session) stopped() (string, int) {
 	return "", exitOK
 }
 
+// stoppedFor says why the run stopped and its exit code, when a stop explains an
+// outcome with code; ("", code) otherwise. Whatever failed on the way out of a stopped
+// run (a cancelled request, a sink or state call that lost the cancellation from its
+// error chain, or nothing at all: a pass cut short can return cleanly) is part of the
+// stop. Configuration, authentication and data errors are not caused by a stop: they are
+// reported as they are.
+func (s *session) stoppedFor(code int) (string, int) {
+	if stop, stopCode := s.stopped(); stop != "" && (code == exitOK || code == exitInternal || code == exitTransient || code == exitInterrupted) {
+		return stop, stopCode
+	}
+	return "", code
+}
+
+// outcome is the exit code a command's error will end the process with, and the error
+// redacted, as finish reports them; for the reports a command writes before it returns.
+func (s *session) outcome(err error) (int, string) {
+	stop, code := s.stoppedFor(exitCode(err))
+	switch {
+	case err != nil:
+		return code, s.red.Error(err)
+	case stop != "":
+		return code, stop
+	}
+	return code, ""
+}
+
 // finish prints the outcome of a command that returned and picks the exit code.
 func (s *session) finish(args []string, err error) int {
 	defer s.close()
@@ -318,12 +350,7 @@ func (s *session) finish(args []string, err error) int {
 		return int(ee)
 	}
 	code := exitCode(err)
-	// A stopped run ends with one line saying so. Whatever failed on the way out
-	// (a cancelled request, a sink or state call that lost the cancellation from its
-	// error chain, or nothing at all: a pass cut short can return cleanly) is part of the
-	// stop. Configuration, authentication and data errors are not caused by a stop: they
-	// are reported as they are.
-	if stop, stopCode := s.stopped(); stop != "" && (code == exitOK || code == exitInternal || code == exitTransient || code == exitInterrupted) {
+	if stop, stopCode := s.stoppedFor(code); stop != "" {
 		line := "extract: " + stop
 		if len(args) > 0 && (args[0] == "run" || args[0] == "demo") {
 			line += "; files on disk are complete and the state file matches them; rerun to continue"
@@ -465,12 +492,22 @@ func loadConfigWith(s *session, fs *flag.FlagSet, args []string, getenv func(str
 	if err != nil {
 		return nil, err
 	}
+	warnings, err := readSecretFiles(val, from)
 	if s != nil {
 		addSecrets(s.red, val)
+	}
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := buildConfig(val, from, needOf(val))
 	if err != nil {
 		return nil, err
+	}
+	if len(warnings) > 0 && s != nil {
+		log := newLogger(s, cfg.LogFormat, cfg.LogLevel)
+		for _, w := range warnings {
+			log.Warn("secret file readable by every user", "problem", w)
+		}
 	}
 	if s != nil {
 		s.red.addPEM(string(cfg.Auth.PrivateKeyPEM))

@@ -59,7 +59,11 @@ func cmdSinger(ctx context.Context, s *session, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
+	warnings, err := readSecretFiles(val, from)
 	addSecrets(s.red, val)
+	if err != nil {
+		return err
+	}
 	need := authFull
 	if *discover && strings.TrimSpace(val["account_id"]) == "" {
 		need = authNone
@@ -72,6 +76,9 @@ func cmdSinger(ctx context.Context, s *session, args []string, getenv func(strin
 		cfg.FileRows = defaultSingerFileRows
 	}
 	log := newLogger(s, cfg.LogFormat, cfg.LogLevel)
+	for _, w := range warnings {
+		log.Warn("secret file readable by every user", "problem", w)
+	}
 	s.red.addPEM(string(cfg.Auth.PrivateKeyPEM))
 	s.red.add(cfg.Auth.RefreshToken)
 	s.configured(cfg)
@@ -391,7 +398,8 @@ type aboutSetting struct {
 
 // notSinger are the settings Singer mode does not use: it writes no files and keeps no
 // state or token file of its own, and `extract auth` is not a Singer command.
-var notSinger = []string{"state", "output", "format", "token_file", "s3_endpoint", "s3_region", "s3_path_style", "redirect_uri", "authorize_url"}
+var notSinger = []string{"state", "output", "format", "token_file", "s3_endpoint", "s3_region", "s3_path_style", "redirect_uri", "authorize_url",
+	"progress_interval", "summary_file", "metrics_textfile"}
 
 // singerSettings are the settings of the plugin: the configuration keys Singer mode uses.
 func singerSettings() []aboutSetting {

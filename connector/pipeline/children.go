@@ -227,6 +227,9 @@ func (c *childRun) plain(ctx context.Context, build func(cols []schema.Column) (
 	c.res.Requests++
 	p, err := c.src.SuiteQL(ctx, q, connector.PageSize, offset)
 	if err == nil {
+		c.opts.progress.add(c.spec.Name, 0, 1, -1)
+	}
+	if err == nil {
 		err = c.step("page-fetched")
 	}
 	if err != nil && !c.anyRows && errors.Is(err, connector.ErrConfig) {
@@ -373,7 +376,11 @@ func (c *childRun) toFile() error {
 		}
 		c.f, c.fileSchema = f, rec.Schema()
 	}
-	return c.f.Write(rec)
+	if err := c.f.Write(rec); err != nil {
+		return err
+	}
+	c.opts.progress.add(c.spec.Name, rec.NumRows(), 0, -1)
+	return nil
 }
 
 // commit writes what is batched and commits the file, then lets the scan checkpoint.

@@ -284,11 +284,13 @@ func (d *deletionsRun) route(rec arrow.Record) error {
 			continue
 		}
 		out := t.b.NewRecord()
+		rows := out.NumRows()
 		err := t.f.Write(out)
 		out.Release()
 		if err != nil {
 			return err
 		}
+		d.opts.progress.add(t.name, rows, 0, -1)
 	}
 	return nil
 }

@@ -80,6 +80,12 @@ type Options struct {
 	RunID  string
 	Logger *slog.Logger
 	Mem    memory.Allocator
+	// Progress, if set, is told how far each stream has come after every batch its
+	// writer hands to the sink, and when it finishes. Calls are serialised and come from
+	// the writers: it must return quickly.
+	Progress func(ProgressEvent)
+
+	progress *progress
 
 	// stepHook is for tests only: called at "page-fetched" and "batch-built", its error
 	// stops the run as a crash there would.
@@ -192,6 +198,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	if opts.RunID == "" {
 		opts.RunID = sink.NewRunID(time.Now())
 	}
+	opts.progress = newProgress(opts.Progress)
 	var res Result
 	// The session zone, NetSuite's clock and (when there is none to reuse) the
 	// custom-field catalog do not depend on each other: ask at once. A cached catalog's
@@ -312,6 +319,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	for _, i := range order {
 		name := opts.Streams[i]
 		g.Go(func() error {
+			defer opts.progress.done(name)
 			var err error
 			src := newGatedSource(r.Source, gate, name, opts.Logger)
 			if p, ok := prepared[name]; ok {
@@ -478,6 +486,10 @@ type batch struct {
 	plan   []state.Slice
 	split  bool
 	at     int64
+	// left is how many rows of the part come after this batch by NetSuite's
+	// totalResults, when hasLeft: the progress estimate.
+	left    int64
+	hasLeft bool
 }
 
 // pass reads st.Pass to its end, checkpointing after every durable file, and returns the
@@ -618,7 +630,14 @@ func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connect
 		} else if page.HasMore {
 			left = 2 * int64(s.opts.pageSize)
 		}
-		if !sc.emit(ctx, batch{rec: rec, slice: slot, resume: w, final: final}, left, s.seen(rows, n, ids)) {
+		bt := batch{rec: rec, slice: slot, resume: w, final: final}
+		if page.TotalResults > 0 || final {
+			bt.left, bt.hasLeft = max(int64(page.TotalResults-rows.Len()), 0), true
+			if final {
+				bt.left = 0
+			}
+		}
+		if !sc.emit(ctx, bt, left, s.seen(rows, n, ids)) {
 			// Not a success: the pass did not reach its end. If the writer failed, pass
 			// reports the writer's error; otherwise this is the cancellation.
 			return context.Cause(ctx)
@@ -860,6 +879,7 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 	pend := *st.Pass
 	pend.Slices = slices.Clone(pend.Slices)
 	headDone := false
+	var expect expectation
 	for b := range pages {
 		if b.rec != nil && f != nil && b.rec.NumRows() > 0 && !b.rec.Schema().Equal(fileSchema) {
 			// The open file holds every row the pending positions cover.
@@ -881,11 +901,17 @@ func (s *streamRun) write(st state.Stream, pages <-chan batch) (state.Stream, er
 				fileSchema = b.rec.Schema()
 			}
 			s.collect.add(b.rec, s.query.Table.PrimaryKey)
+			rows := b.rec.NumRows()
 			err := f.Write(b.rec)
 			b.rec.Release()
 			if err != nil {
 				return st, err
 			}
+			left := int64(-1)
+			if b.hasLeft {
+				left = b.left
+			}
+			s.opts.progress.add(s.stream, rows, 1, expect.batch(b.slice, rows, left))
 		} else if b.rec != nil {
 			b.rec.Release()
 		}
