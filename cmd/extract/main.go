@@ -115,7 +115,8 @@ func (e *deadlineStop) Error() string { return "stopped after --max-duration " +
 
 func (e *deadlineStop) Unwrap() error { return context.DeadlineExceeded }
 
-const usage = `extract copies NetSuite CRM records into Parquet or NDJSON files.
+const usage = `extract copies NetSuite CRM records into Parquet or NDJSON files, on local disk or
+object storage (s3://, gs://, azblob://), with a manifest per run.
 
 Usage:
   extract run       [flags]   extract the streams (incremental after the first run)
@@ -124,7 +125,7 @@ Usage:
   extract discover  [flags]   print every column a run would write (asks the account when configured)
   extract singer    [--config C] [--state S] [--catalog K] | --discover | --about [--format json]
                               speak the Singer spec on stdout (Meltano tap)
-  extract state     show|reset STREAM [--state PATH]   inspect or reset checkpoints
+  extract state     show|reset STREAM [--state PATH|URL]   inspect or reset checkpoints
   extract demo      [flags]   run twice against the built-in fake NetSuite
   extract version             print the version
 
