@@ -1,6 +1,10 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"io"
@@ -89,4 +93,47 @@ func with(m map[string]string, k, v string) map[string]string {
 		}
 	}
 	return out
+}
+
+// TestAlgorithmErrorNamesTheSettingAsSet: a JWT algorithm that does not fit the key is
+// named as the user set it, as the credentials are.
+func TestAlgorithmErrorNamesTheSettingAsSet(t *testing.T) {
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPath, cfgPath := filepath.Join(dir, "k.pem"), filepath.Join(dir, "c.json")
+	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	env := map[string]string{"NETSUITE_ACCOUNT_ID": "1234567", "NETSUITE_AUTH_METHOD": "oauth2-m2m", "NETSUITE_CLIENT_ID": "id",
+		"NETSUITE_CERTIFICATE_ID": "cert", "NETSUITE_PRIVATE_KEY_FILE": keyPath}
+	for _, tc := range []struct {
+		name, file string
+		env        map[string]string
+		want       string
+	}{
+		{"config file", `{"jwt_algorithm":"RS256"}`, env, `"jwt_algorithm" in ` + cfgPath + `=RS256: NetSuite no longer accepts`},
+		{"environment", "", with(env, "NETSUITE_JWT_ALGORITHM", "ES256"), "NETSUITE_JWT_ALGORITHM=ES256 needs an EC key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--state", filepath.Join(dir, "s.json")}
+			if tc.file != "" {
+				os.WriteFile(cfgPath, []byte(tc.file), 0o600)
+				args = append(args, "--config", cfgPath)
+			}
+			fs := flag.NewFlagSet("run", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			cfg, err := loadConfig(nil, fs, args, envOf(tc.env), authFull)
+			if err == nil {
+				_, err = auth.NewTransport(cfg.Auth, http.DefaultTransport)
+			}
+			if !errors.Is(err, connector.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want a configuration error containing %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -49,6 +49,7 @@ type m2mSource struct {
 	key                                 any // *rsa.PrivateKey or *ecdsa.PrivateKey
 	client                              *http.Client
 	now                                 func() time.Time
+	names                               func(key string) string // Config.Names
 }
 
 func newM2MSource(c Config, client *http.Client) (*m2mSource, error) {
@@ -56,7 +57,7 @@ func newM2MSource(c Config, client *http.Client) (*m2mSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	method, err := signingMethod(key, c.Algorithm)
+	method, err := signingMethod(key, c.Algorithm, c.name("jwt_algorithm"))
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +71,7 @@ func newM2MSource(c Config, client *http.Client) (*m2mSource, error) {
 	}
 	return &m2mSource{
 		clientID: c.ClientID, certID: c.CertificateID, tokenURL: c.TokenURL, account: c.AccountID,
-		scopes: scopes, method: method, key: key, client: client, now: now,
+		scopes: scopes, method: method, key: key, client: client, now: now, names: c.Names,
 	}, nil
 }
 
@@ -166,7 +167,7 @@ var ecAlgorithm = map[string]string{"P-256": "ES256", "P-384": "ES384", "P-521":
 
 // signingMethod picks the JWT algorithm: the requested one if it suits the key, else the
 // default for the key (PS256 for RSA, ES256/ES384/ES512 by curve).
-func signingMethod(key any, requested string) (jwt.SigningMethod, error) {
+func signingMethod(key any, requested, setting string) (jwt.SigningMethod, error) {
 	alg := strings.ToUpper(strings.TrimSpace(requested))
 	var want string
 	switch k := key.(type) {
@@ -181,19 +182,19 @@ func signingMethod(key any, requested string) (jwt.SigningMethod, error) {
 	switch alg {
 	case "PS256", "PS384", "PS512":
 		if _, ok := key.(*rsa.PrivateKey); !ok {
-			return nil, fmt.Errorf("%w: NETSUITE_JWT_ALGORITHM=%s needs an RSA key but the key is EC; use %s or leave NETSUITE_JWT_ALGORITHM empty", connector.ErrConfig, alg, want)
+			return nil, fmt.Errorf("%w: %s=%s needs an RSA key but the key is EC; use %s or leave %[2]s empty", connector.ErrConfig, setting, alg, want)
 		}
 	case "ES256", "ES384", "ES512":
 		if alg != want {
 			if _, ok := key.(*rsa.PrivateKey); ok {
-				return nil, fmt.Errorf("%w: NETSUITE_JWT_ALGORITHM=%s needs an EC key but the key is RSA; use PS256, PS384 or PS512, or leave NETSUITE_JWT_ALGORITHM empty", connector.ErrConfig, alg)
+				return nil, fmt.Errorf("%w: %s=%s needs an EC key but the key is RSA; use PS256, PS384 or PS512, or leave %[2]s empty", connector.ErrConfig, setting, alg)
 			}
-			return nil, fmt.Errorf("%w: NETSUITE_JWT_ALGORITHM=%s does not match the key's curve (%s signs with %s); leave NETSUITE_JWT_ALGORITHM empty to choose it from the key", connector.ErrConfig, alg, key.(*ecdsa.PrivateKey).Curve.Params().Name, want)
+			return nil, fmt.Errorf("%w: %s=%s does not match the key's curve (%s signs with %s); leave %[2]s empty to choose it from the key", connector.ErrConfig, setting, alg, key.(*ecdsa.PrivateKey).Curve.Params().Name, want)
 		}
 	case "RS256", "RS384", "RS512":
-		return nil, fmt.Errorf("%w: NETSUITE_JWT_ALGORITHM=%s: NetSuite no longer accepts RS256-style signatures (RSA PKCS#1 v1.5) for client credentials; use PS256 with the same RSA key", connector.ErrConfig, alg)
+		return nil, fmt.Errorf("%w: %s=%s: NetSuite no longer accepts RS256-style signatures (RSA PKCS#1 v1.5) for client credentials; use PS256 with the same RSA key", connector.ErrConfig, setting, alg)
 	default:
-		return nil, fmt.Errorf("%w: NETSUITE_JWT_ALGORITHM=%q is not an algorithm NetSuite accepts (PS256, PS384, PS512, ES256, ES384, ES512); RS256 (RSA PKCS#1 v1.5) is no longer accepted, use PS256", connector.ErrConfig, requested)
+		return nil, fmt.Errorf("%w: %s=%q is not an algorithm NetSuite accepts (PS256, PS384, PS512, ES256, ES384, ES512); RS256 (RSA PKCS#1 v1.5) is no longer accepted, use PS256", connector.ErrConfig, setting, requested)
 	}
 	return jwt.GetSigningMethod(alg), nil
 }
@@ -291,8 +292,8 @@ func (s *m2mSource) tokenError(status int, body []byte) error {
 	if d := printable(e.Desc, 200); d != "" {
 		what += ": " + d
 	}
-	checks := "check that NETSUITE_CLIENT_ID is the integration record's client ID (the application ID is the most common mistake), " +
-		"that NETSUITE_CERTIFICATE_ID is the certificate ID shown at Setup > Integration > Manage Authentication > OAuth 2.0 Client Credentials (M2M) Setup " +
+	checks := "check that " + nameBy(s.names, "client_id") + " is the integration record's client ID (the application ID is the most common mistake), " +
+		"that " + nameBy(s.names, "certificate_id") + " is the certificate ID shown at Setup > Integration > Manage Authentication > OAuth 2.0 Client Credentials (M2M) Setup " +
 		"for this integration, entity and role, that the mapping is not revoked and the certificate has not expired (NetSuite keeps them at most 2 years), " +
 		"and that the private key belongs to that certificate"
 	switch e.Code {
@@ -301,7 +302,7 @@ func (s *m2mSource) tokenError(status int, body []byte) error {
 	case "unauthorized_client":
 		return fmt.Errorf("%w: NetSuite does not allow the client-credentials grant for this client in account %s (%s): tick \"Client Credentials (Machine to Machine) Grant\" on the integration record and map a certificate to it; %s", connector.ErrAuth, s.account, what, checks)
 	case "invalid_scope":
-		return fmt.Errorf("%w: NetSuite refused the scope %q for account %s (%s): enable REST Web Services on the integration record or fix NETSUITE_SCOPE", connector.ErrAuth, strings.Join(s.scopes, ","), s.account, what)
+		return fmt.Errorf("%w: NetSuite refused the scope %q for account %s (%s): enable REST Web Services on the integration record or fix %s", connector.ErrAuth, strings.Join(s.scopes, ","), s.account, what, nameBy(s.names, "scope"))
 	}
 	switch {
 	case status == http.StatusTooManyRequests || status >= 500:

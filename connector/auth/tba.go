@@ -191,6 +191,7 @@ type tbaTransport struct {
 	consumerKey, consumerSecret, tokenID, tokenSecret string
 	now                                               func() time.Time
 	nonce                                             func() (string, error)
+	names                                             func(key string) string // Config.Names
 }
 
 func newTBATransport(c Config, base http.RoundTripper) *tbaTransport {
@@ -201,7 +202,7 @@ func newTBATransport(c Config, base http.RoundTripper) *tbaTransport {
 	return &tbaTransport{
 		base: base, account: c.AccountID,
 		consumerKey: c.ConsumerKey, consumerSecret: c.ConsumerSecret, tokenID: c.TokenID, tokenSecret: c.TokenSecret,
-		now: now, nonce: newNonce,
+		now: now, nonce: newNonce, names: c.Names,
 	}
 }
 
@@ -268,8 +269,9 @@ func (t *tbaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
 		code := errorCode(resp)
 		resp.Body.Close()
-		return nil, fmt.Errorf("%w: NetSuite rejected the token-based (%s) signature for account %s twice (HTTP 401%s): check NETSUITE_CONSUMER_KEY/NETSUITE_CONSUMER_SECRET and NETSUITE_TOKEN_ID/NETSUITE_TOKEN_SECRET, that NETSUITE_ACCOUNT_ID names this account (realm %s), the role's permissions, and the Login Audit Trail (InvalidSignature; InvalidTimestamp means this machine's clock is more than 5 minutes off)",
-			connector.ErrAuth, TBA, t.account, code, t.account)
+		return nil, fmt.Errorf("%w: NetSuite rejected the token-based (%s) signature for account %s twice (HTTP 401%s): check %s/%s and %s/%s, that %s names this account (realm %s), the role's permissions, and the Login Audit Trail (InvalidSignature; InvalidTimestamp means this machine's clock is more than 5 minutes off)",
+			connector.ErrAuth, TBA, t.account, code, nameBy(t.names, "consumer_key"), nameBy(t.names, "consumer_secret"),
+			nameBy(t.names, "token_id"), nameBy(t.names, "token_secret"), nameBy(t.names, "account_id"), t.account)
 	}
 	return resp, err
 }
