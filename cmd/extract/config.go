@@ -195,6 +195,7 @@ func values(fs *flag.FlagSet, configPath string, getenv func(string) string) (ma
 // tapAlias is the name Meltano gives an environment variable: TAP_NETSUITE_ACCOUNT_ID
 // for NETSUITE_ACCOUNT_ID.
 func tapAlias(env string) string { return "TAP_" + env }
+
 // readSecretFiles replaces each <secret>_file setting by the content of its file, under
 // the secret's own key (so it is redacted like one set directly), and returns warnings
 // for secret files that every user of the machine may read. Errors name the setting and
