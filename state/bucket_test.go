@@ -311,39 +311,46 @@ func TestBucketOverlap(t *testing.T) {
 func TestBucketClaimRace(t *testing.T) {
 	b := fileBucket(t)
 	for round := range 5 {
-		const runs = 6
-		var (
-			wg    sync.WaitGroup
-			mu    sync.Mutex
-			won   []*Store
-			start = make(chan struct{})
-		)
-		for i := range runs {
-			wg.Go(func() {
-				<-start
-				s, err := OpenBucket(context.Background(), b, testDisplay, testAccount, BucketOptions{RunID: fmt.Sprintf("r%d-%d", round, i)})
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					won = append(won, s)
-				case !errors.Is(err, ErrLocked):
-					t.Errorf("round %d: %v", round, err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if len(won) != 1 {
-			t.Fatalf("round %d: %d runs hold the state", round, len(won))
-		}
-		if err := won[0].Save("s", Stream{RowsTotal: int64(round)}); err != nil {
+		won := claimAtOnce(t, b, testDisplay, 6, fmt.Sprintf("r%d", round))
+		if err := won.Save("s", Stream{RowsTotal: int64(round)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := won[0].Close(); err != nil {
+		if err := won.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// claimAtOnce opens the state under b from runs stores at the same moment and returns
+// the one that holds it, failing unless exactly one does and the others got ErrLocked.
+func claimAtOnce(t *testing.T, b *blob.Bucket, display string, runs int, prefix string) *Store {
+	t.Helper()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		won   []*Store
+		start = make(chan struct{})
+	)
+	for i := range runs {
+		wg.Go(func() {
+			<-start
+			s, err := OpenBucket(context.Background(), b, display, testAccount, BucketOptions{RunID: fmt.Sprintf("%s-%d", prefix, i)})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won = append(won, s)
+			case !errors.Is(err, ErrLocked):
+				t.Errorf("%s-%d: %v", prefix, i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(won) != 1 {
+		t.Fatalf("%s: %d runs hold the state, want 1", prefix, len(won))
+	}
+	return won[0]
 }
 
 // TestBucketSaveFault: a save that fails at each step leaves the store's contents as

@@ -3,8 +3,6 @@ package state
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/extract-dev/extract/sink/s3test"
@@ -17,33 +15,7 @@ func TestS3Overlap(t *testing.T) {
 	ctx := context.Background()
 	b := s3test.Start(t, "state").Bucket(t, "state", "")
 
-	const runs = 4
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		won   []*Store
-		start = make(chan struct{})
-	)
-	for i := range runs {
-		wg.Go(func() {
-			<-start
-			s, err := OpenBucket(ctx, b, "s3://state", testAccount, BucketOptions{RunID: fmt.Sprintf("run-%d", i)})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won = append(won, s)
-			case !errors.Is(err, ErrLocked):
-				t.Errorf("run %d: %v", i, err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if len(won) != 1 {
-		t.Fatalf("%d runs hold the state", len(won))
-	}
-	s := won[0]
+	s := claimAtOnce(t, b, "s3://state", 4, "run")
 	if err := s.Save("a", Stream{RowsTotal: 1}); err != nil {
 		t.Fatal(err)
 	}
