@@ -190,6 +190,7 @@ type Server struct {
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
 	fault       atomic.Pointer[Fault]
+	latency     atomic.Int64 // SetLatency, in nanoseconds
 }
 
 const (
@@ -581,6 +582,40 @@ func (s *Server) ResetStats() {
 	s.maxInFlight.Store(0)
 }
 
+// SetLatency makes every SuiteQL, serverTime and record request wait to be answered
+// until d after it arrived, as NetSuite takes its time: the fake's own work counts
+// inside d, as NetSuite's does inside its answer time, so a benchmark of the client does
+// not also measure how long this process takes to scan its tables. Token requests are
+// answered at once. Zero (the default) answers as soon as the answer is ready.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+
+// latencyWriter holds an answer's status line back until its time has come.
+type latencyWriter struct {
+	http.ResponseWriter
+	due  time.Time
+	sent bool
+}
+
+func (w *latencyWriter) wait() {
+	if !w.sent {
+		w.sent = true
+		time.Sleep(time.Until(w.due))
+	}
+}
+
+func (w *latencyWriter) WriteHeader(status int) {
+	w.wait()
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *latencyWriter) Write(b []byte) (int, error) {
+	w.wait()
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (DropConnection hijacks it).
+func (w *latencyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // SetFault installs (or with nil removes) the per-request fault hook.
 func (s *Server) SetFault(f Fault) {
 	if f == nil {
@@ -605,6 +640,11 @@ func (s *Server) countTokenRequest() {
 
 // ServeHTTP tracks concurrency, applies the fault hook and routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d := time.Duration(s.latency.Load()); d > 0 && r.URL.Path != tokenPath {
+		lw := &latencyWriter{ResponseWriter: w, due: time.Now().Add(d)}
+		defer lw.wait() // an answer with no body still waits
+		w = lw
+	}
 	n := s.inFlight.Add(1)
 	left := false // the request stopped counting as in flight
 	leave := func() {
@@ -674,14 +714,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the in-flight count first: the client may send its next request the moment
 // it sees the connection close.
 func (s *Server) drop(w http.ResponseWriter, leave func()) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("netsuitetest: DropConnection needs a connection that can be hijacked (HTTP/1.1)")
-	}
-	conn, _, err := hj.Hijack()
+	conn, _, err := http.NewResponseController(w).Hijack()
 	leave()
 	if err != nil {
-		panic("netsuitetest: DropConnection: " + err.Error())
+		panic("netsuitetest: DropConnection needs a connection that can be hijacked (HTTP/1.1): " + err.Error())
 	}
 	_ = conn.Close()
 }

@@ -97,6 +97,7 @@ func (s *Server) handleSuiteQL(w http.ResponseWriter, r *http.Request, body []by
 	}
 	out := s.renderPage(p, rows, total, limit, offset)
 	w.Header().Set("Content-Type", "application/vnd.oracle.resource+json; type=collection")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
 	return http.StatusOK

@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -88,13 +91,9 @@ func BenchmarkNetworkBound(b *testing.B) {
 			}
 			h := newHarness(t, netsuitetest.Options{Rows: c.rows, Seed: 9, TimeZone: "UTC", CustomFields: fields})
 			defer h.srv.Close()
-			h.client = newBenchClient(b, h.srv, c.permits)
-			h.srv.SetFault(func(r *http.Request) (int, string, bool) {
-				if strings.Contains(r.URL.Path, "/suiteql") || strings.Contains(r.URL.Path, "/serverTime") {
-					time.Sleep(latency)
-				}
-				return 0, "", false
-			})
+			tl := &timeline{on: os.Getenv("EXTRACT_BENCH_TIMELINE") != ""}
+			h.client = newBenchClient(b, h.srv, c.permits, tl)
+			h.srv.SetLatency(latency)
 			var streams []string
 			pages := 0
 			for _, s := range connector.StreamNames {
@@ -109,8 +108,10 @@ func BenchmarkNetworkBound(b *testing.B) {
 				os.RemoveAll(h.out)
 				os.Remove(h.statePath)
 				start := time.Now()
+				tl.reset(start)
 				res, err := h.run(streams, Options{Concurrency: c.permits}, faults{})
 				wall += time.Since(start)
+				tl.print(b)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -167,9 +168,14 @@ func BenchmarkQuietRun(b *testing.B) {
 	b.ReportMetric(float64(total)/float64(b.N), "requests/run")
 }
 
-// newBenchClient is a client of srv with permits requests in flight at most.
-func newBenchClient(b *testing.B, srv *netsuitetest.Server, permits int) *connector.Client {
-	limited := connector.NewLimiter(permits).Transport(&http.Transport{MaxIdleConnsPerHost: permits})
+// newBenchClient is a client of srv with permits requests in flight at most; tl, when
+// not nil, records when each request was on the wire.
+func newBenchClient(b *testing.B, srv *netsuitetest.Server, permits int, tl *timeline) *connector.Client {
+	var rt0 http.RoundTripper = &http.Transport{MaxIdleConnsPerHost: permits}
+	if tl != nil {
+		tl.next, rt0 = rt0, tl
+	}
+	limited := connector.NewLimiter(permits).Transport(rt0)
 	rt, err := auth.NewTransport(auth.Config{Method: auth.OAuth2Refresh, AccountID: account, TokenURL: srv.TokenURL(),
 		ClientID: "demo-client-id", ClientSecret: "demo-client-secret", RefreshToken: srv.RefreshToken()}, limited)
 	if err != nil {
@@ -181,6 +187,59 @@ func newBenchClient(b *testing.B, srv *netsuitetest.Server, permits int) *connec
 		b.Fatal(err)
 	}
 	return client
+}
+
+// timeline records when each request of a run was on the wire, and what it asked, for
+// EXTRACT_BENCH_TIMELINE=1: where a network-bound run loses time to idle permits.
+type timeline struct {
+	on      bool
+	next    http.RoundTripper
+	mu      sync.Mutex
+	t0      time.Time
+	entries []string
+}
+
+var fromTable = regexp.MustCompile(`FROM (\w+)(?: WHERE (\w+\.id [<>=]+ \d+(?: AND \w+\.id < \d+)?))?`)
+
+func (tl *timeline) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !tl.on {
+		return tl.next.RoundTrip(r)
+	}
+	what := r.URL.Path
+	if strings.HasSuffix(r.URL.Path, "/suiteql") && r.GetBody != nil {
+		if body, err := r.GetBody(); err == nil {
+			q, _ := io.ReadAll(body)
+			what = "suiteql"
+			if m := fromTable.FindSubmatch(q); m != nil {
+				what = string(m[1]) + " " + string(m[2])
+			}
+			if bytes.HasPrefix(q, []byte(`{"q":"SELECT `)) && bytes.Contains(q[:min(len(q), 80)], []byte(".id FROM")) {
+				what += " (one-row id query, offset " + r.URL.Query().Get("offset") + ")"
+			}
+		}
+	}
+	start := time.Since(tl.t0)
+	resp, err := tl.next.RoundTrip(r)
+	tl.mu.Lock()
+	tl.entries = append(tl.entries, fmt.Sprintf("%6.2f %6.2f %s", start.Seconds(), time.Since(tl.t0).Seconds(), what))
+	tl.mu.Unlock()
+	return resp, err
+}
+
+func (tl *timeline) reset(t0 time.Time) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.t0, tl.entries = t0, nil
+}
+
+func (tl *timeline) print(b *testing.B) {
+	if !tl.on {
+		return
+	}
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	slices.Sort(tl.entries) // by start: the times are fixed-width
+	b.Logf("requests (start s, end s, what):\n%s", strings.Join(tl.entries, "\n"))
 }
 
 // memSource serves synthetic customer pages in keyset order without HTTP, so that a
