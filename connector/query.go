@@ -120,6 +120,22 @@ func IDBoundQuery(q Query, w Window, loc *time.Location, last bool) (string, err
 	return b.String(), nil
 }
 
+// CountQuery asks for the first id of the whole table of q: with limit 1 it costs one
+// row, and its totalResults counts what a first pass will read. It needs neither the
+// session zone nor NetSuite's clock (it has no time bounds), so it can be sent while
+// they are being read.
+func CountQuery(q Query) string {
+	t := q.Table
+	id := t.Name + "." + t.PrimaryKey
+	var b strings.Builder
+	b.WriteString("SELECT " + id + " FROM " + t.Name)
+	if q.Filter != "" {
+		b.WriteString(" WHERE " + q.Filter)
+	}
+	b.WriteString(" ORDER BY " + id)
+	return b.String()
+}
+
 // writeWhere renders FROM and the conditions of q over w.
 func writeWhere(b *strings.Builder, q Query, w Window, loc *time.Location) error {
 	t := q.Table

@@ -86,6 +86,18 @@ func TestIDRangeQueries(t *testing.T) {
 	}
 }
 
+func TestCountQuery(t *testing.T) {
+	tb := schema.Table{Name: "task", PrimaryKey: "id", Cursor: "lastmodifieddate"}
+	if got, want := CountQuery(Query{Table: tb}), "SELECT task.id FROM task ORDER BY task.id"; got != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+	// Ranges and windows are not part of it: it counts the whole table a first pass reads.
+	q := Query{Table: tb, Filter: "task.status = 'OPEN'", IDs: &IDRange{From: 1, Until: 9}}
+	if got, want := CountQuery(q), "SELECT task.id FROM task WHERE task.status = 'OPEN' ORDER BY task.id"; got != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
+
 func TestBuildQuery(t *testing.T) {
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	tb := schema.Table{Name: "contact", PrimaryKey: "id", Cursor: "lastmodifieddate", Columns: []schema.Column{

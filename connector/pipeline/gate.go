@@ -13,7 +13,7 @@ import (
 
 // fairGate shares the run's request permits among its streams. When a permit frees it
 // goes to the waiting stream with the fewest requests in flight (the longest waiting of
-// those), so a stream reading many slices at once cannot starve a small one: each stream
+// those; urgent requests before all others), so a stream reading many slices at once cannot starve a small one: each stream
 // gets an equal share of the permits while it wants them, and a stream that wants less
 // leaves the rest to the others. The account-wide limit (connector.Limiter, which adapts
 // to NetSuite's 429s) still applies underneath; this only decides whose turn it is.
@@ -26,7 +26,21 @@ type fairGate struct {
 
 type gateWaiter struct {
 	stream string
+	urgent bool          // others wait for it: it goes first
 	ready  chan struct{} // closed when granted
+}
+
+type urgentKey struct{}
+
+// withUrgent marks the requests made with ctx as ones a stream's readers all wait for
+// (the queries that cut a pass into slices): the gate serves them before any page.
+func withUrgent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, urgentKey{}, true)
+}
+
+func isUrgent(ctx context.Context) bool {
+	u, _ := ctx.Value(urgentKey{}).(bool)
+	return u
 }
 
 func newFairGate(permits int) *fairGate {
@@ -41,7 +55,7 @@ func (g *fairGate) acquire(ctx context.Context, stream string) error {
 		g.mu.Unlock()
 		return nil
 	}
-	w := &gateWaiter{stream: stream, ready: make(chan struct{})}
+	w := &gateWaiter{stream: stream, urgent: isUrgent(ctx), ready: make(chan struct{})}
 	g.waiters = append(g.waiters, w)
 	g.mu.Unlock()
 	select {
@@ -68,7 +82,14 @@ func (g *fairGate) release(stream string) {
 	for g.free > 0 && len(g.waiters) > 0 {
 		best := 0
 		for i, w := range g.waiters {
-			if g.inflight[w.stream] < g.inflight[g.waiters[best].stream] {
+			b := g.waiters[best]
+			if w.urgent != b.urgent {
+				if w.urgent {
+					best = i
+				}
+				continue
+			}
+			if g.inflight[w.stream] < g.inflight[b.stream] {
 				best = i
 			}
 		}

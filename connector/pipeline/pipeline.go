@@ -225,6 +225,14 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 			*pre = r.readCatalog(ctx)
 		}()
 	}
+	startup := 1 // the clock
+	if opts.Location == nil {
+		startup++
+	}
+	if pre != nil {
+		startup++
+	}
+	sizes := r.sizeFirstPasses(ctx, opts, opts.Concurrency-startup, &wg)
 	now, err := r.Source.ServerTime(ctx)
 	wg.Wait()
 	if opts.Location == nil {
@@ -323,7 +331,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 			var err error
 			src := newGatedSource(r.Source, gate, name, opts.Logger)
 			if p, ok := prepared[name]; ok {
-				err = r.runStream(gctx, src, opts, now, name, p, &results[i])
+				err = r.runStream(gctx, src, opts, now, name, p, sizes[name], &results[i])
 			} else {
 				err = r.runChild(gctx, src, opts, now, name, catalog, &results[i])
 			}
@@ -353,12 +361,15 @@ func DeletionsKey(stream string) string { return stream + ".deleted" }
 
 // runStream extracts one stream's records (its deletions are read for all record
 // streams together: see deletions.go).
-func (r *Runner) runStream(ctx context.Context, src Source, opts Options, now time.Time, name string, p preparedStream, res *StreamResult) error {
+func (r *Runner) runStream(ctx context.Context, src Source, opts Options, now time.Time, name string, p preparedStream, size *firstSize, res *StreamResult) error {
 	cols, log := p.cols, p.log
 	defer cols.report(res)
+	if size != nil {
+		res.Requests++ // asked at startup
+	}
 	feed := opts.feeds[name]
 	defer feed.close()
-	records := streamRun{opts: opts, src: src, mu: &sync.Mutex{}, feed: feed, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name,
+	records := streamRun{opts: opts, src: src, mu: &sync.Mutex{}, feed: feed, sink: r.Sink, state: r.State, now: now, res: res, log: log, stream: name, size: size,
 		out: cols.table, query: connector.Query{Table: cols.table}, key: name, written: &res.Rows, cols: cols,
 		toRow: func(row schema.RawRow) schema.RawRow {
 			row[connector.DeletedColumn] = "F"
@@ -420,6 +431,7 @@ type streamRun struct {
 	written *int64                            // the result counter this query's rows add to
 	toRow   func(schema.RawRow) schema.RawRow // query row → output row
 	fixed   schema.RawRow                     // or, for a record stream, the connector's columns added to every row
+	size    *firstSize                        // how many rows the stream's first pass holds, if asked at startup
 }
 
 // sync finishes an unfinished pass, then runs a new one up to NetSuite's clock, and
@@ -550,6 +562,18 @@ func (s *streamRun) fetch(ctx context.Context, sc *scheduler, p state.Pass) erro
 		if p.AfterCursor != "" {
 			w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID, Tie: p.AfterTie}
 		}
+		if rows, ok := s.size.rows(); ok && w.After == nil && w.Lower.IsZero() {
+			// A first pass already sized: cut it before its first page.
+			if n, ok := s.shouldSlice(sc, rows); ok {
+				sliced, err := s.plan(ctx, sc, w, n, rows)
+				if err != nil {
+					return err
+				}
+				if sliced {
+					return s.readSlices(ctx, sc)
+				}
+			}
+		}
 		head := s.reader()
 		err := head.read(ctx, sc, -1, w)
 		head.releaseBuilder()
@@ -658,8 +682,9 @@ func (s *streamRun) read(ctx context.Context, sc *scheduler, slot int, w connect
 			}
 			continue
 		}
-		if slot < 0 {
-			if n, left, ok := s.shouldSlice(sc, page, rows.Len()); ok {
+		if left := page.TotalResults - rows.Len(); slot < 0 && page.TotalResults > rows.Len() {
+			// (Without totalResults NetSuite did not say how much is left: read on.)
+			if n, ok := s.shouldSlice(sc, left); ok {
 				if sliced, err := s.plan(ctx, sc, w, n, left); err != nil || sliced {
 					return err
 				}

@@ -18,8 +18,9 @@ import (
 
 // A big pass is read by several readers at once. The head — the pass's own keyset read —
 // reads the first page; when NetSuite's totalResults says that more than a few pages
-// remain after it, the lowest and highest remaining ids (two one-row queries) cut the
-// rest of the window into id ranges, slices, that together cover every id. Each slice is
+// remain after it, one-row queries of the ids in order cut the rest of the window into
+// id ranges, slices, of whole pages that together cover every id. A first pass whose
+// table was counted at startup (sizeFirstPasses) is cut before its first page. Each slice is
 // read with the same keyset, window and repeated-hour handling as the head, restricted to
 // its range, from the head's last position. A reader that finishes its slice takes one
 // nobody reads yet, or else splits the slice with the most rows left: the victim keeps the
@@ -271,22 +272,17 @@ func (s *streamRun) reader() *streamRun {
 	return &r
 }
 
-// shouldSlice says whether the rest of the head's window is worth cutting into slices
-// after page (count rows), which was not its last, and into how many; left is how many
-// rows remain after it.
-func (s *streamRun) shouldSlice(sc *scheduler, page *connector.Page, count int) (n, left int, ok bool) {
+// shouldSlice says whether the rest of the head's window, left rows, is worth cutting
+// into slices, and into how many.
+func (s *streamRun) shouldSlice(sc *scheduler, left int) (n int, ok bool) {
 	if s.cols == nil || s.opts.Concurrency < 2 || sc.off {
-		return 0, 0, false // deletions are read by one reader
+		return 0, false // deletions are read by one reader
 	}
-	if page.TotalResults <= count {
-		return 0, 0, false // NetSuite did not say how much is left: read on, one page at a time
-	}
-	left = page.TotalResults - count
 	pages := (left + s.opts.pageSize - 1) / s.opts.pageSize
 	if pages < s.opts.sliceMinPages {
-		return 0, 0, false
+		return 0, false
 	}
-	return min(pages, s.opts.Concurrency), left, true
+	return min(pages, s.opts.Concurrency), true
 }
 
 // maxProbeOffset is the furthest a one-row query may start: NetSuite serves no row past
@@ -294,10 +290,10 @@ func (s *streamRun) shouldSlice(sc *scheduler, page *connector.Page, count int) 
 const maxProbeOffset = 100_000 - 1
 
 // plan cuts the rest of the head's window (after w, left rows) into n slices and hands
-// them to the scheduler. With left small enough, one-row queries of the ids in
-// order find the n−1 ids that cut it into slices of equal size (from the nearer end, so
-// no offset passes the 100,000-row cap); otherwise the lowest and highest id cut it into
-// ranges of equal width. The queries run at once. It returns false when the head should
+// them to the scheduler. When every cut is within 100,000 rows of one end, one-row
+// queries of the ids in order find the n−1 ids that cut it into slices of equal size in
+// whole pages (from the nearer end, so no offset passes the 100,000-row cap); otherwise
+// the lowest and highest id cut it into ranges of equal width. The queries run at once. It returns false when the head should
 // read on alone: nothing is left, or the queries failed (logged; slicing is not tried
 // again in this pass).
 func (s *streamRun) plan(ctx context.Context, sc *scheduler, w connector.Window, n, left int) (bool, error) {
@@ -305,23 +301,25 @@ func (s *streamRun) plan(ctx context.Context, sc *scheduler, w connector.Window,
 		offset int
 		last   bool
 	}
-	exact := left <= 2*maxProbeOffset+1
 	var probes []probe
-	if exact {
-		for i := 1; i < n; i++ {
-			k := i * left / n
-			if k <= left-1-k {
-				probes = append(probes, probe{offset: k})
-			} else {
-				probes = append(probes, probe{offset: left - 1 - k, last: true})
-			}
+	exact := true
+	for _, k := range pageCuts(left, n, s.opts.pageSize) {
+		switch {
+		case k <= left-1-k && k <= maxProbeOffset:
+			probes = append(probes, probe{offset: k})
+		case left-1-k <= maxProbeOffset:
+			probes = append(probes, probe{offset: left - 1 - k, last: true})
+		default:
+			exact = false
 		}
-	} else {
+	}
+	if !exact {
 		probes = []probe{{offset: 0}, {offset: 0, last: true}}
 	}
 	ids := make([]int64, len(probes))
 	found := make([]bool, len(probes))
-	g, gctx := errgroup.WithContext(ctx)
+	// Every reader of the stream waits for these: they go before other streams' pages.
+	g, gctx := errgroup.WithContext(withUrgent(ctx))
 	for i, p := range probes {
 		g.Go(func() error {
 			q, err := connector.IDBoundQuery(s.query, w, s.opts.Location, p.last)
@@ -388,4 +386,76 @@ func (s *streamRun) plan(ctx context.Context, sc *scheduler, w connector.Window,
 	return true, nil
 }
 
+// pageCuts returns where, counted in rows from the start of what is left (left rows), the
+// n slices of a pass begin after the first: as near equal as whole pages allow, so that
+// each slice's last page is full and NetSuite says it is the last (hasMore false), and the
+// slices together cost one request per page, with only the last slice's page partial.
+func pageCuts(left, n, pageSize int) []int {
+	var cuts []int
+	for i := 1; i < n; i++ {
+		k := (i*left/n + pageSize/2) / pageSize * pageSize
+		if k > 0 && k < left && (len(cuts) == 0 || k > cuts[len(cuts)-1]) {
+			cuts = append(cuts, k)
+		}
+	}
+	return cuts
+}
+
 var errNotFinished = errors.New("the pass's readers stopped before its end")
+
+// firstSize is how many rows a stream's table holds, asked while the run starts: what its
+// first pass will read, so that the pass can be cut into slices before its first page.
+type firstSize struct {
+	n  int
+	ok bool
+}
+
+func (f *firstSize) rows() (int, bool) {
+	if f == nil {
+		return 0, false
+	}
+	return f.n, f.ok
+}
+
+// sizeFirstPasses asks, beside the session zone, the clock and the custom-field catalog,
+// how many rows the tables of the streams about to make their first pass hold (a full
+// refresh is one), with one one-row query each, in the order of the streams, for as many
+// streams as spare permits allow: the startup requests leave them idle, so the answer
+// costs no time, and it saves each big stream the round trip of a head page before its
+// slices start. A stream with a start date is not asked: its window needs the session
+// zone to be written down. The answers are ready when wg is done; a failed one leaves the
+// stream to size itself from its first page, as every other stream does.
+func (r *Runner) sizeFirstPasses(ctx context.Context, opts Options, spare int, wg *sync.WaitGroup) map[string]*firstSize {
+	sizes := map[string]*firstSize{}
+	if opts.Concurrency < 2 || !opts.StartDate.IsZero() {
+		return sizes
+	}
+	for _, name := range opts.Streams {
+		if len(sizes) >= spare {
+			break
+		}
+		if _, child := connector.ChildOf(name); child {
+			continue
+		}
+		if st, _ := r.State.Stream(name); !opts.FullRefresh && (!st.Watermark.IsZero() || st.Pass != nil) {
+			continue
+		}
+		table, err := connector.Table(name)
+		if err != nil {
+			continue
+		}
+		f := &firstSize{}
+		sizes[name] = f
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			page, err := r.Source.SuiteQL(ctx, connector.CountQuery(connector.Query{Table: table}), 1, 0)
+			if err != nil {
+				opts.Logger.Debug("could not count the rows of a first pass; its first page will tell", "stream", name, "error", err.Error())
+				return
+			}
+			f.n, f.ok = page.TotalResults, true
+		}()
+	}
+	return sizes
+}

@@ -108,12 +108,21 @@ func TestQuietRunDoesNotSlice(t *testing.T) {
 // TestSlicedKillAtEveryStep stops a sliced extract at each step of the data flow twice, while slices are planned, read, split and finished.
 // After every kill the state file is valid; one clean rerun then produces output whose
 // merge by id equals NetSuite exactly, and it does not read a finished slice again.
+// With 3 permits the startup requests leave none idle and the pass is cut after its
+// first page; with 5 the table is counted at startup and cut before its first page.
 func TestSlicedKillAtEveryStep(t *testing.T) {
+	for _, permits := range []int{3, 5} {
+		t.Run(fmt.Sprint("permits=", permits), func(t *testing.T) {
+			slicedKillAtEveryStep(t, Options{FileRows: 250, Concurrency: permits, pageSize: 100, sliceMinPages: 6})
+		})
+	}
+}
+
+func slicedKillAtEveryStep(t *testing.T, opts Options) {
 	steps := []string{"page-fetched", "batch-built",
 		string(sink.StepWritten), string(sink.StepFsynced), string(sink.StepRenamed), string(sink.StepDirSynced),
 		"temp-written", "temp-synced", "state-renamed"}
 	streams := []string{connector.Customer}
-	opts := Options{FileRows: 250, Concurrency: 3, pageSize: 100}
 	// Count each step in a clean run, to kill at the second and the last but one.
 	counts := map[string]int32{}
 	var mu sync.Mutex
@@ -134,6 +143,10 @@ func TestSlicedKillAtEveryStep(t *testing.T) {
 			return count(s)
 		}}); err != nil {
 		t.Fatal(err)
+	}
+	counted := slices.ContainsFunc(h.srv.Stats().Queries, isCountQuery)
+	if want := opts.Concurrency > 3; counted != want { // zone, clock and catalog take three
+		t.Fatalf("counted at startup: %v, want %v", counted, want)
 	}
 	slicedKills, doneSlices := 0, 0
 	for _, step := range steps {
@@ -300,4 +313,132 @@ func TestFairGateServesTheLeastServedStream(t *testing.T) {
 	if err := g.acquire(ctx, "big"); err != nil || g.free != 0 || len(g.waiters) != 0 {
 		t.Errorf("after a waiter gave up: %v, %d free, %d waiting", err, g.free, len(g.waiters))
 	}
+}
+
+// TestPageCuts: the cuts of a pass fall on whole pages, as near equal shares as pages
+// allow, strictly inside what is left.
+func TestPageCuts(t *testing.T) {
+	for _, c := range []struct {
+		left, n int
+		want    []int
+	}{
+		{39_000, 4, []int{10_000, 20_000, 29_000}},
+		{200_000, 8, []int{25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 175_000}},
+		{2_500, 4, []int{1_000, 2_000}}, // two shares round to the same page: one cut
+		{5_000, 5, []int{1_000, 2_000, 3_000, 4_000}},
+		{400, 4, nil}, // less than a page: nothing to cut
+		{10_000, 1, nil},
+	} {
+		got := pageCuts(c.left, c.n, 1000)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("pageCuts(%d, %d) = %v, want %v", c.left, c.n, got, c.want)
+		}
+	}
+}
+
+// TestFairGateServesUrgentFirst: the queries that cut a pass, which all of its readers
+// wait for, get the next free permit before pages that asked earlier, even of a stream
+// with fewer requests in flight.
+func TestFairGateServesUrgentFirst(t *testing.T) {
+	g := newFairGate(1)
+	ctx := context.Background()
+	if err := g.acquire(ctx, "big"); err != nil {
+		t.Fatal(err)
+	}
+	order := make(chan string, 2)
+	var wg sync.WaitGroup
+	for _, w := range []struct {
+		stream string
+		ctx    context.Context
+	}{{"small", ctx}, {"big", withUrgent(ctx)}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.ctx.Err(); err == nil && g.acquire(w.ctx, w.stream) == nil {
+				order <- w.stream
+				g.release(w.stream)
+			}
+		}()
+		time.Sleep(20 * time.Millisecond) // arrive in this order
+	}
+	g.release("big")
+	wg.Wait()
+	close(order)
+	var got []string
+	for s := range order {
+		got = append(got, s)
+	}
+	if !slices.Equal(got, []string{"big", "small"}) {
+		t.Errorf("grants in the order %v, want the urgent request of big first", got)
+	}
+}
+
+// TestFirstPassSizedAtStartup: on a first run, permits the startup requests leave idle
+// count the tables of the first streams; a big one is cut into slices of whole pages
+// before its first page, so it costs one request per page, the count and the cuts, and
+// nothing more. A stream that has a watermark, or a start date, is not counted.
+func TestFirstPassSizedAtStartup(t *testing.T) {
+	const n = 5000
+	h := newHarness(t, netsuitetest.Options{Rows: map[string]int{connector.Customer: n, connector.Contact: n}, Seed: 4, TimeZone: "UTC"})
+	streams := []string{connector.Customer, connector.Contact}
+	res := h.mustRun(streams, Options{Concurrency: 8, sliceMinPages: 3})
+	counted := map[string]int{}
+	firstPage := map[string]string{}
+	for _, q := range h.srv.Stats().Queries {
+		if isCountQuery(q) {
+			counted[q.Table]++
+		} else if _, seen := firstPage[q.Table]; !seen && q.Limit > 1 {
+			firstPage[q.Table] = q.Query
+		}
+	}
+	for i, s := range streams {
+		if counted[s] != 1 {
+			t.Errorf("%s: counted %d times at startup, want once", s, counted[s])
+		}
+		if _, ok := sliceOf(firstPage[s]); !ok {
+			t.Errorf("%s: the first page was not a slice's: %s", s, firstPage[s])
+		}
+		// 5 slices of one whole page each: the count, 4 cuts and 5 pages.
+		if got := res.Streams[i].Requests; got != 1+4+n/connector.PageSize {
+			t.Errorf("%s: %d requests, want %d", s, got, 1+4+n/connector.PageSize)
+		}
+		if got := h.assertMatchesTruth(s); got != n {
+			t.Errorf("%s: %d rows match, want %d", s, got, n)
+		}
+	}
+
+	// An incremental run reads from its watermark: nothing to count.
+	nextSecond()
+	h.srv.ResetStats()
+	h.mustRun(streams, Options{Concurrency: 8, sliceMinPages: 3})
+	for _, q := range h.srv.Stats().Queries {
+		if isCountQuery(q) {
+			t.Errorf("an incremental run counted %s", q.Table)
+		}
+	}
+
+	// A first run with a start date sizes its pass from its first page.
+	h2 := newHarness(t, netsuitetest.Options{Rows: map[string]int{connector.Customer: n}, Seed: 4, TimeZone: "UTC"})
+	h2.mustRun([]string{connector.Customer}, Options{Concurrency: 8, sliceMinPages: 3, StartDate: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	heads, sliced := 0, 0
+	for _, q := range h2.srv.Stats().Queries {
+		if isCountQuery(q) {
+			t.Errorf("a first run with a start date counted %s", q.Table)
+		}
+		if _, ok := sliceOf(q.Query); !ok && q.Table == connector.Customer && q.Limit > 1 {
+			heads++
+		} else if ok && q.Limit > 1 {
+			sliced++
+		}
+	}
+	if heads != 1 || sliced < 4 {
+		t.Errorf("a first run with a start date read %d head pages and %d slice pages, want the one head page, then slices", heads, sliced)
+	}
+	h2.assertMatchesTruth(connector.Customer)
+}
+
+// isCountQuery says whether q counted a stream's table at startup.
+func isCountQuery(q netsuitetest.QueryLog) bool {
+	tb, err := connector.Table(q.Table)
+	return err == nil && q.Limit == 1 && q.Query == connector.CountQuery(connector.Query{Table: tb})
 }
