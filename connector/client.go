@@ -96,7 +96,32 @@ type Client struct {
 
 	requests atomic.Int64 // attempts sent, retries included
 	retried  atomic.Int64
-	limiter  *Limiter // reported by Stats; set before the first request
+	limiter  *Limiter     // reported by Stats; set before the first request
+	bodySize atomic.Int64 // the largest response body read so far: see readBody
+}
+
+// maxPresized bounds the buffer readBody sets aside before a body arrives.
+const maxPresized = 32 << 20
+
+// readBody reads a response whole (up to maxBody+1 bytes) into one buffer of the size
+// the response declares, or else (a compressed or chunked answer) of the largest body
+// read so far, since a run's pages are alike: io.ReadAll would copy a page of a
+// megabyte through a dozen doublings.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	size := c.bodySize.Load()
+	if n := resp.ContentLength; n >= 0 {
+		size = n
+	}
+	// A declared length is trusted only so far: beyond, the buffer grows as data comes.
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, maxPresized)+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
+	for n := int64(buf.Len()); ; {
+		seen := c.bodySize.Load()
+		if n <= seen || c.bodySize.CompareAndSwap(seen, n) {
+			break
+		}
+	}
+	return buf.Bytes(), err
 }
 
 // NewClient returns a client for baseURL (https://<host-id>.suitetalk.api.netsuite.com).
@@ -304,7 +329,7 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, shown string, bo
 		return "", fmt.Errorf("%w: %s %s: %w", ErrTransient, method, shown, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	b, err := c.readBody(resp)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s %s: reading response: %w", ErrTransient, method, shown, err)
 	}

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -242,5 +243,31 @@ func TestProbeContextTakesAnAnswerButRetriesThrottling(t *testing.T) {
 	calls.Store(1)
 	if _, err := c.SuiteQL(context.Background(), "q", 1, 0); calls.Load() != 1+int32(fastRetry.MaxAttempts) || !ColumnFault(err) {
 		t.Fatalf("without a probe context: %d calls, err %v; want %d attempts", calls.Load()-1, err, fastRetry.MaxAttempts)
+	}
+}
+
+// TestReadBody: a body is read whole, whether its length is declared, unknown (compressed
+// or chunked: the largest body so far sizes the buffer) or declared wrong.
+func TestReadBody(t *testing.T) {
+	c := &Client{}
+	big := bytes.Repeat([]byte(`{"id":"1234567","name":"Société Générale"},`), 20_000)
+	for _, r := range []struct {
+		name     string
+		body     []byte
+		declared int64
+	}{
+		{"declared", big, int64(len(big))},
+		{"unknown", big, -1},
+		{"unknown, smaller than the last", big[:1000], -1},
+		{"declared short", big, 10},
+		{"empty", nil, 0},
+	} {
+		got, err := c.readBody(&http.Response{ContentLength: r.declared, Body: io.NopCloser(bytes.NewReader(r.body))})
+		if err != nil || !bytes.Equal(got, r.body) {
+			t.Errorf("%s: read %d bytes (%v), want %d", r.name, len(got), err, len(r.body))
+		}
+	}
+	if got := c.bodySize.Load(); got != int64(len(big)) {
+		t.Errorf("largest body %d, want %d", got, len(big))
 	}
 }
