@@ -1,10 +1,9 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -208,12 +207,13 @@ func (tl *timeline) RoundTrip(r *http.Request) (*http.Response, error) {
 	what := r.URL.Path
 	if strings.HasSuffix(r.URL.Path, "/suiteql") && r.GetBody != nil {
 		if body, err := r.GetBody(); err == nil {
-			q, _ := io.ReadAll(body)
+			var q struct{ Q string }
+			_ = json.NewDecoder(body).Decode(&q)
 			what = "suiteql"
-			if m := fromTable.FindSubmatch(q); m != nil {
-				what = string(m[1]) + " " + string(m[2])
+			if m := fromTable.FindStringSubmatch(q.Q); m != nil {
+				what = m[1] + " " + m[2]
 			}
-			if bytes.HasPrefix(q, []byte(`{"q":"SELECT `)) && bytes.Contains(q[:min(len(q), 80)], []byte(".id FROM")) {
+			if strings.HasPrefix(q.Q, "SELECT ") && strings.Contains(q.Q[:min(len(q.Q), 60)], ".id FROM") {
 				what += " (one-row id query, offset " + r.URL.Query().Get("offset") + ")"
 			}
 		}
