@@ -12,10 +12,10 @@ import (
 )
 
 // fairGate shares the run's request permits among its streams. When a permit frees it
-// goes to the waiting stream with the fewest requests in flight (the longest waiting of
-// those; urgent requests before all others), so a stream reading many slices at once cannot starve a small one: each stream
-// gets an equal share of the permits while it wants them, and a stream that wants less
-// leaves the rest to the others. The account-wide limit (connector.Limiter, which adapts
+// goes to an urgent request (withUrgent) if one waits, else to the waiting stream with
+// the fewest requests in flight (the longest waiting of those), so a stream reading many
+// slices at once cannot starve a small one: each stream gets an equal share of the
+// permits while it wants them, and a stream that wants less leaves the rest to the others. The account-wide limit (connector.Limiter, which adapts
 // to NetSuite's 429s) still applies underneath; this only decides whose turn it is.
 type fairGate struct {
 	mu       sync.Mutex

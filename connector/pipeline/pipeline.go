@@ -97,6 +97,8 @@ type Options struct {
 	// feeds are the parent record streams' ids for the child streams of this run, and
 	// deletedFeeds their deleted ids.
 	feeds, deletedFeeds map[string]*parentFeed
+	// startupEnded is when the session zone, the clock and the catalog had all come.
+	startupEnded time.Time
 }
 
 // localClockMargin keeps a watermark taken from the local clock behind NetSuite's.
@@ -232,9 +234,12 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	if pre != nil {
 		startup++
 	}
-	sizes := r.sizeFirstPasses(ctx, opts, opts.Concurrency-startup, &wg)
+	countCtx, stopCounts := context.WithCancel(ctx)
+	defer stopCounts()
+	sizes := r.sizeFirstPasses(countCtx, opts, opts.Concurrency-startup)
 	now, err := r.Source.ServerTime(ctx)
 	wg.Wait()
+	opts.startupEnded = time.Now()
 	if opts.Location == nil {
 		if zoneErr != nil {
 			return res, zoneErr
@@ -562,7 +567,7 @@ func (s *streamRun) fetch(ctx context.Context, sc *scheduler, p state.Pass) erro
 		if p.AfterCursor != "" {
 			w.After = &connector.Keyset{Cursor: p.AfterCursor, ID: p.AfterID, Tie: p.AfterTie}
 		}
-		if rows, ok := s.size.rows(); ok && w.After == nil && w.Lower.IsZero() {
+		if rows, ok := s.size.rows(ctx, s.opts.startupEnded); ok && w.After == nil && w.Lower.IsZero() {
 			// A first pass already sized: cut it before its first page.
 			if n, ok := s.shouldSlice(sc, rows); ok {
 				sliced, err := s.plan(ctx, sc, w, n, rows)

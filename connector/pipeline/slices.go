@@ -20,8 +20,8 @@ import (
 // reads the first page; when NetSuite's totalResults says that more than a few pages
 // remain after it, one-row queries of the ids in order cut the rest of the window into
 // id ranges, slices, of whole pages that together cover every id. A first pass whose
-// table was counted at startup (sizeFirstPasses) is cut before its first page. Each slice is
-// read with the same keyset, window and repeated-hour handling as the head, restricted to
+// table was counted at startup (sizeFirstPasses) is cut before its first page. Each
+// slice is read with the same keyset, window and repeated-hour handling as the head, restricted to
 // its range, from the head's last position. A reader that finishes its slice takes one
 // nobody reads yet, or else splits the slice with the most rows left: the victim keeps the
 // lower half of its range and the new slice reads the upper half from the victim's
@@ -293,9 +293,10 @@ const maxProbeOffset = 100_000 - 1
 // them to the scheduler. When every cut is within 100,000 rows of one end, one-row
 // queries of the ids in order find the n−1 ids that cut it into slices of equal size in
 // whole pages (from the nearer end, so no offset passes the 100,000-row cap); otherwise
-// the lowest and highest id cut it into ranges of equal width. The queries run at once. It returns false when the head should
-// read on alone: nothing is left, or the queries failed (logged; slicing is not tried
-// again in this pass).
+// the lowest and highest id cut it into ranges of equal width. The queries run at once,
+// before other streams' pages. It returns false when the head should read on alone:
+// nothing is left, or the queries failed (logged; slicing is not tried again in this
+// pass).
 func (s *streamRun) plan(ctx context.Context, sc *scheduler, w connector.Window, n, left int) (bool, error) {
 	type probe struct {
 		offset int
@@ -318,7 +319,7 @@ func (s *streamRun) plan(ctx context.Context, sc *scheduler, w connector.Window,
 	}
 	ids := make([]int64, len(probes))
 	found := make([]bool, len(probes))
-	// Every reader of the stream waits for these: they go before other streams' pages.
+	// Every reader of the stream waits for these.
 	g, gctx := errgroup.WithContext(withUrgent(ctx))
 	for i, p := range probes {
 		g.Go(func() error {
@@ -406,12 +407,30 @@ var errNotFinished = errors.New("the pass's readers stopped before its end")
 // firstSize is how many rows a stream's table holds, asked while the run starts: what its
 // first pass will read, so that the pass can be cut into slices before its first page.
 type firstSize struct {
-	n  int
-	ok bool
+	done chan struct{} // closed when n and ok are set
+	n    int
+	ok   bool
+	sent time.Time
 }
 
-func (f *firstSize) rows() (int, bool) {
+// rows waits for the count as long again as it has been in flight when the startup it
+// was sent with ended (it is one round trip like them; longer, it is being retried and
+// the pass sizes itself from its first page instead), and returns it.
+func (f *firstSize) rows(ctx context.Context, startupEnded time.Time) (int, bool) {
 	if f == nil {
+		return 0, false
+	}
+	t := time.NewTimer(time.Until(startupEnded.Add(startupEnded.Sub(f.sent))))
+	defer t.Stop()
+	select {
+	case <-f.done:
+	case <-t.C:
+		select {
+		case <-f.done: // just in time
+		default:
+			return 0, false
+		}
+	case <-ctx.Done():
 		return 0, false
 	}
 	return f.n, f.ok
@@ -423,9 +442,9 @@ func (f *firstSize) rows() (int, bool) {
 // streams as spare permits allow: the startup requests leave them idle, so the answer
 // costs no time, and it saves each big stream the round trip of a head page before its
 // slices start. A stream with a start date is not asked: its window needs the session
-// zone to be written down. The answers are ready when wg is done; a failed one leaves the
-// stream to size itself from its first page, as every other stream does.
-func (r *Runner) sizeFirstPasses(ctx context.Context, opts Options, spare int, wg *sync.WaitGroup) map[string]*firstSize {
+// zone to be written down. The run does not wait for the answers; a stream that has none
+// in time sizes its pass from its first page, as every other stream does.
+func (r *Runner) sizeFirstPasses(ctx context.Context, opts Options, spare int) map[string]*firstSize {
 	sizes := map[string]*firstSize{}
 	if opts.Concurrency < 2 || !opts.StartDate.IsZero() {
 		return sizes
@@ -444,11 +463,10 @@ func (r *Runner) sizeFirstPasses(ctx context.Context, opts Options, spare int, w
 		if err != nil {
 			continue
 		}
-		f := &firstSize{}
+		f := &firstSize{done: make(chan struct{}), sent: time.Now()}
 		sizes[name] = f
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer close(f.done)
 			page, err := r.Source.SuiteQL(ctx, connector.CountQuery(connector.Query{Table: table}), 1, 0)
 			if err != nil {
 				opts.Logger.Debug("could not count the rows of a first pass; its first page will tell", "stream", name, "error", err.Error())

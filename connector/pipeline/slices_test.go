@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/extract-dev/extract/connector"
 	"github.com/extract-dev/extract/connector/netsuitetest"
+	"github.com/extract-dev/extract/schema"
 	"github.com/extract-dev/extract/sink"
 	"github.com/extract-dev/extract/state"
 )
@@ -420,25 +424,75 @@ func TestFirstPassSizedAtStartup(t *testing.T) {
 	// A first run with a start date sizes its pass from its first page.
 	h2 := newHarness(t, netsuitetest.Options{Rows: map[string]int{connector.Customer: n}, Seed: 4, TimeZone: "UTC"})
 	h2.mustRun([]string{connector.Customer}, Options{Concurrency: 8, sliceMinPages: 3, StartDate: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)})
-	heads, sliced := 0, 0
-	for _, q := range h2.srv.Stats().Queries {
-		if isCountQuery(q) {
-			t.Errorf("a first run with a start date counted %s", q.Table)
-		}
-		if _, ok := sliceOf(q.Query); !ok && q.Table == connector.Customer && q.Limit > 1 {
-			heads++
-		} else if ok && q.Limit > 1 {
-			sliced++
-		}
+	if slices.ContainsFunc(h2.srv.Stats().Queries, isCountQuery) {
+		t.Error("a first run with a start date counted its table")
 	}
-	if heads != 1 || sliced < 4 {
+	if heads, sliced := pagesRead(h2.srv.Stats().Queries, connector.Customer); heads != 1 || sliced < 4 {
 		t.Errorf("a first run with a start date read %d head pages and %d slice pages, want the one head page, then slices", heads, sliced)
 	}
 	h2.assertMatchesTruth(connector.Customer)
+}
+
+// pagesRead counts the pages of table's passes read by their heads and by slices.
+func pagesRead(queries []netsuitetest.QueryLog, table string) (heads, sliced int) {
+	for _, q := range queries {
+		if q.Table != table || q.Limit <= 1 {
+			continue
+		}
+		if _, ok := sliceOf(q.Query); ok {
+			sliced++
+		} else {
+			heads++
+		}
+	}
+	return heads, sliced
 }
 
 // isCountQuery says whether q counted a stream's table at startup.
 func isCountQuery(q netsuitetest.QueryLog) bool {
 	tb, err := connector.Table(q.Table)
 	return err == nil && q.Limit == 1 && q.Query == connector.CountQuery(connector.Query{Table: tb})
+}
+
+// TestUnansweredCountDoesNotHoldTheRun: a count NetSuite does not answer (here, not until
+// the run has ended) neither delays the run nor changes what it writes: the stream sizes
+// its pass from its first page, as when nothing was counted.
+func TestUnansweredCountDoesNotHoldTheRun(t *testing.T) {
+	const n = 5000
+	h := newHarness(t, netsuitetest.Options{Rows: map[string]int{connector.Customer: n}, Seed: 6, TimeZone: "UTC"})
+	count := connector.CountQuery(connector.Query{Table: mustTable(t, connector.Customer)})
+	release := make(chan struct{})
+	var asked atomic.Bool
+	h.srv.SetFault(func(r *http.Request) (int, string, bool) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), count) {
+			asked.Store(true)
+			<-release // answered after the run, if ever
+			return http.StatusServiceUnavailable, "", true
+		}
+		return 0, "", false
+	})
+	res, err := h.run([]string{connector.Customer}, Options{Concurrency: 8, sliceMinPages: 3}, faults{})
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !asked.Load() {
+		t.Fatal("the table was not counted at startup: the test shows nothing")
+	}
+	if heads, sliced := pagesRead(h.srv.Stats().Queries, connector.Customer); heads != 1 || sliced < 4 {
+		t.Errorf("%d head pages and %d slice pages, want the one head page, then slices", heads, sliced)
+	}
+	if got := h.assertMatchesTruth(connector.Customer); got != n || res.Streams[0].Rows != n {
+		t.Errorf("%d rows match (%d written), want %d", got, res.Streams[0].Rows, n)
+	}
+}
+
+func mustTable(t *testing.T, name string) schema.Table {
+	t.Helper()
+	tb, err := connector.Table(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
 }
