@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFaultDropConnection: a Fault answering DropConnection closes the connection without
@@ -42,5 +43,31 @@ func TestFaultDropConnection(t *testing.T) {
 	s.SetFault(nil)
 	if p := mustQuery(t, s, tok, "SELECT id FROM task", 10, 0); len(p.Items) != 3 {
 		t.Fatalf("after removing the fault: %d items, want 3", len(p.Items))
+	}
+}
+
+// TestSetLatency: with a latency set, SuiteQL answers come no sooner than that after the
+// request, whole, and a dropped connection is still dropped (the delaying writer lets
+// the connection be hijacked).
+func TestSetLatency(t *testing.T) {
+	s := startServer(t, Options{Rows: map[string]int{"task": 3}})
+	tok := fetchToken(t, s)
+	const d = 150 * time.Millisecond
+	s.SetLatency(d)
+	start := time.Now()
+	if p := mustQuery(t, s, tok, "SELECT id FROM task", 10, 0); len(p.Items) != 3 {
+		t.Fatalf("%d items, want 3", len(p.Items))
+	}
+	if took := time.Since(start); took < d {
+		t.Errorf("answered after %v, want at least %v", took, d)
+	}
+	s.SetFault(func(r *http.Request) (int, string, bool) { return DropConnection, "", true })
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+suiteQLPath+"?limit=10&offset=0", strings.NewReader(`{"q":"SELECT id FROM task"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if resp, err := hc.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got HTTP %d, want the connection closed without an answer", resp.StatusCode)
 	}
 }
