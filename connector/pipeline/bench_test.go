@@ -167,14 +167,11 @@ func BenchmarkQuietRun(b *testing.B) {
 	b.ReportMetric(float64(total)/float64(b.N), "requests/run")
 }
 
-// newBenchClient is a client of srv with permits requests in flight at most; tl, when
-// not nil, records when each request was on the wire.
+// newBenchClient is a client of srv with permits requests in flight at most, whose
+// requests go through tl.
 func newBenchClient(b *testing.B, srv *netsuitetest.Server, permits int, tl *timeline) *connector.Client {
-	var rt0 http.RoundTripper = &http.Transport{MaxIdleConnsPerHost: permits}
-	if tl != nil {
-		tl.next, rt0 = rt0, tl
-	}
-	limited := connector.NewLimiter(permits).Transport(rt0)
+	tl.next = &http.Transport{MaxIdleConnsPerHost: permits}
+	limited := connector.NewLimiter(permits).Transport(tl)
 	rt, err := auth.NewTransport(auth.Config{Method: auth.OAuth2Refresh, AccountID: account, TokenURL: srv.TokenURL(),
 		ClientID: "demo-client-id", ClientSecret: "demo-client-secret", RefreshToken: srv.RefreshToken()}, limited)
 	if err != nil {
@@ -218,10 +215,13 @@ func (tl *timeline) RoundTrip(r *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	start := time.Since(tl.t0)
+	tl.mu.Lock()
+	t0 := tl.t0
+	tl.mu.Unlock()
+	start := time.Since(t0)
 	resp, err := tl.next.RoundTrip(r)
 	tl.mu.Lock()
-	tl.entries = append(tl.entries, fmt.Sprintf("%6.2f %6.2f %s", start.Seconds(), time.Since(tl.t0).Seconds(), what))
+	tl.entries = append(tl.entries, fmt.Sprintf("%6.2f %6.2f %s", start.Seconds(), time.Since(t0).Seconds(), what))
 	tl.mu.Unlock()
 	return resp, err
 }
