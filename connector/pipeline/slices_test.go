@@ -273,13 +273,7 @@ func TestSliceSplitsPartition(t *testing.T) {
 // TestFairGateServesTheLeastServedStream: with every permit held by a big stream and more
 // of its requests waiting, the next free permit goes to a small stream that asks later.
 func TestFairGateServesTheLeastServedStream(t *testing.T) {
-	g := newFairGate(2)
-	ctx := context.Background()
-	for range 2 {
-		if err := g.acquire(ctx, "big"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	g, ctx := heldGate(t), context.Background()
 	order := make(chan string, 4)
 	var wg sync.WaitGroup
 	for _, s := range []string{"big", "big", "small"} {
@@ -340,17 +334,22 @@ func TestPageCuts(t *testing.T) {
 	}
 }
 
+// heldGate is a gate of two permits, both held by the stream "big".
+func heldGate(t *testing.T) *fairGate {
+	g := newFairGate(2)
+	for range 2 {
+		if err := g.acquire(context.Background(), "big"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return g
+}
+
 // TestFairGateServesUrgentFirst: the queries that cut a pass, which all of its readers
 // wait for, get the next free permit before pages that asked earlier, even of a stream
 // with fewer requests in flight.
 func TestFairGateServesUrgentFirst(t *testing.T) {
-	g := newFairGate(2)
-	ctx := context.Background()
-	for range 2 {
-		if err := g.acquire(ctx, "big"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	g, ctx := heldGate(t), context.Background()
 	order := make(chan string, 2)
 	var wg sync.WaitGroup
 	for _, w := range []struct {
